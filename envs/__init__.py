@@ -1,0 +1,44 @@
+"""Problem instances: networked and tabular MDPs, policies, generators, simulators.
+
+Global states and joint actions are enumerated with ``np.ravel_multi_index(local, sizes)``:
+agent 0 is the most significant digit.
+"""
+
+from ._generators import grid_graph, qu2020_grid, qu2020_line, random_networked_mdp
+from ._memory import MemoryBudgetError, check_memory, format_bytes, memory_budget
+from ._networked import REWARD_FORMS, TRANSITION_FORMS, NetworkedMDP
+from ._policy import LocalSoftmaxPolicy, TabularSoftmaxPolicy, softmax
+from ._tabular import TabularMDP, check_policy_table
+from ._validation import (
+    ROW_SUM_ATOL,
+    ModelValidationError,
+    NegativeProbabilityError,
+    NonFiniteError,
+    RowSumError,
+    ShapeError,
+)
+
+__all__ = [
+    "NetworkedMDP",
+    "TabularMDP",
+    "LocalSoftmaxPolicy",
+    "TabularSoftmaxPolicy",
+    "softmax",
+    "check_policy_table",
+    "random_networked_mdp",
+    "qu2020_line",
+    "qu2020_grid",
+    "grid_graph",
+    "TRANSITION_FORMS",
+    "REWARD_FORMS",
+    "ROW_SUM_ATOL",
+    "ModelValidationError",
+    "ShapeError",
+    "NonFiniteError",
+    "NegativeProbabilityError",
+    "RowSumError",
+    "MemoryBudgetError",
+    "check_memory",
+    "memory_budget",
+    "format_bytes",
+]

@@ -1,0 +1,410 @@
+r"""Networked MDP: agents on a graph with local, neighbour-dependent kernels.
+
+Model (qu2020 §2.1, eq. (1); ying2023 §2). Agents are the nodes ``0..n-1`` of an undirected
+:class:`networkx.Graph`. Agent ``i`` has a finite local state space of size ``S[i]`` and action
+space of size ``A[i]``. Its closed neighbourhood is :math:`N_i = \{i\} \cup
+\mathrm{neighbours}(i)`, **sorted ascending** (so ``i`` is not necessarily first). Given the global
+state :math:`s` and action :math:`a`, the next local states are drawn independently,
+
+.. math:: P(s' \mid s, a) = \prod_{i=1}^n P_i(s_i' \mid s_{N_i}, a_i)              \qquad (1)
+
+(``transition_form="local"``), or, with ``transition_form="neighbourhood"``,
+:math:`P_i(s_i' \mid s_{N_i}, a_{N_i})` (ying2023 §2; the wireless network of qu2020 App. E).
+
+Rewards are :math:`r_i(s_i, a_i)` (``reward_form="local"``) or the expected reward
+:math:`r_i(s_{N_i}, a_{N_i})` (``reward_form="neighbourhood"``); the global reward is their average
+:math:`r(s,a) = \frac1n \sum_i r_i`.
+
+Array layouts
+-------------
+``transitions[i]``
+    ``"local"``: shape ``tuple(S[j] for j in N_i) + (A[i], S[i])``.
+    ``"neighbourhood"``: shape ``tuple(S[j] for j in N_i) + tuple(A[j] for j in N_i) + (S[i],)``.
+    The last axis is :math:`s_i'` and must be a probability distribution.
+``rewards[i]``
+    ``"local"``: shape ``(S[i], A[i])``.
+    ``"neighbourhood"``: shape ``tuple(S[j] for j in N_i) + tuple(A[j] for j in N_i)``.
+
+Global enumeration
+------------------
+A global state ``s = (s_0, ..., s_{n-1})`` has index ``np.ravel_multi_index(s, S)`` (C order:
+**agent 0 is the most significant digit**); joint actions likewise with ``A``. Every function in
+this package uses this convention.
+"""
+
+import math
+
+import networkx as nx
+import numpy as np
+
+from ._memory import check_memory, format_bytes
+from ._validation import (
+    ShapeError,
+    as_float_array,
+    check_distribution_rows,
+    check_finite,
+    check_shape,
+)
+
+__all__ = ["NetworkedMDP", "TRANSITION_FORMS", "REWARD_FORMS"]
+
+TRANSITION_FORMS = ("local", "neighbourhood")
+REWARD_FORMS = ("local", "neighbourhood")
+
+
+class NetworkedMDP:
+    r"""A networked MDP with factored local kernels (qu2020 eq. (1)).
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+        Undirected interaction graph whose nodes are exactly the integers ``0..n-1``.
+        Self-loops are ignored.
+    transitions : sequence of ndarray
+        ``transitions[i]`` is :math:`P_i`; layout depends on ``transition_form`` (module docstring).
+    rewards : sequence of ndarray
+        ``rewards[i]`` is :math:`r_i`; layout depends on ``reward_form``.
+    transition_form : {"local", "neighbourhood"}
+        Keyword-only and explicit: ``"local"`` means :math:`P_i(s_i'|s_{N_i}, a_i)`,
+        ``"neighbourhood"`` means :math:`P_i(s_i'|s_{N_i}, a_{N_i})`. Never guessed from shapes.
+    reward_form : {"local", "neighbourhood"}
+        ``"local"``: :math:`r_i(s_i, a_i)`; ``"neighbourhood"``: :math:`r_i(s_{N_i}, a_{N_i})`.
+    row_atol : float
+        Tolerance on rows of :math:`P_i` summing to one (default 1e-12).
+
+    Attributes
+    ----------
+    n : int
+        Number of agents.
+    graph : networkx.Graph
+        A copy of the interaction graph.
+    state_sizes, action_sizes : tuple of int
+        ``S[i]``, ``A[i]``.
+    neighbourhoods : tuple of tuple of int
+        ``N_i`` sorted ascending, including ``i``.
+    n_states, n_actions : int
+        :math:`|S| = \prod_i S_i` and :math:`|A| = \prod_i A_i` (Python ints, may be huge).
+
+    Raises
+    ------
+    ShapeError, NonFiniteError, NegativeProbabilityError, RowSumError
+        With the agent and the offending index in the message.
+
+    References
+    ----------
+    qu2020 §2.1, eq. (1)-(3); ying2023 §2.
+
+    Examples
+    --------
+    >>> import networkx as nx, numpy as np
+    >>> from envs import NetworkedMDP
+    >>> g = nx.path_graph(2)
+    >>> P = [np.full((2, 2, 1, 2), 0.5), np.full((2, 2, 1, 2), 0.5)]
+    >>> r = [np.zeros((2, 1)), np.ones((2, 1))]
+    >>> mdp = NetworkedMDP(g, P, r, transition_form="local", reward_form="local")
+    >>> mdp.n, mdp.n_states, mdp.neighbourhoods
+    (2, 4, ((0, 1), (0, 1)))
+    """
+
+    def __init__(self, graph, transitions, rewards, *, transition_form, reward_form, row_atol=1e-12):
+        if transition_form not in TRANSITION_FORMS:
+            raise ValueError(f"transition_form must be one of {TRANSITION_FORMS}, got {transition_form!r}")
+        if reward_form not in REWARD_FORMS:
+            raise ValueError(f"reward_form must be one of {REWARD_FORMS}, got {reward_form!r}")
+        if not isinstance(graph, nx.Graph):
+            raise TypeError(f"graph must be a networkx.Graph, got {type(graph).__name__}")
+        if graph.is_directed():
+            raise ValueError("graph must be undirected (qu2020 §2.1 uses an undirected graph G = (N, E))")
+        n = graph.number_of_nodes()
+        if n == 0:
+            raise ValueError("graph has no nodes; a networked MDP needs at least one agent")
+        nodes = sorted(graph.nodes, key=lambda v: (not isinstance(v, (int, np.integer)), str(v)))
+        if set(nodes) != set(range(n)) or not all(isinstance(v, (int, np.integer)) for v in nodes):
+            raise ValueError(
+                f"graph nodes must be exactly the integers 0..{n - 1}; got {sorted(graph.nodes, key=str)[:10]}"
+                " (use networkx.convert_node_labels_to_integers)"
+            )
+        transitions = list(transitions)
+        rewards = list(rewards)
+        if len(transitions) != n:
+            raise ShapeError(f"transitions must have one array per agent ({n}), got {len(transitions)}")
+        if len(rewards) != n:
+            raise ShapeError(f"rewards must have one array per agent ({n}), got {len(rewards)}")
+
+        self.n = n
+        self.graph = nx.Graph(graph)
+        self.graph.remove_edges_from(list(nx.selfloop_edges(self.graph)))
+        self.transition_form = transition_form
+        self.reward_form = reward_form
+        self.neighbourhoods = tuple(
+            tuple(sorted({i} | {int(j) for j in self.graph.neighbors(i)})) for i in range(n)
+        )
+
+        P = [as_float_array(t, f"transitions[{i}]") for i, t in enumerate(transitions)]
+        R = [as_float_array(r, f"rewards[{i}]") for i, r in enumerate(rewards)]
+
+        # Sizes: S[i] from the last axis of P_i; A[i] from P_i's own action axis.
+        S = []
+        A = []
+        for i in range(n):
+            Ni = self.neighbourhoods[i]
+            if P[i].ndim == 0:
+                raise ShapeError(f"transitions[{i}] (agent {i}) is a scalar")
+            S.append(P[i].shape[-1])
+            if transition_form == "local":
+                expected_ndim = len(Ni) + 2
+                if P[i].ndim != expected_ndim:
+                    raise ShapeError(
+                        f"transitions[{i}] (agent {i}, transition_form='local') must have "
+                        f"{expected_ndim} axes (states of N_{i}={Ni}, then a_{i}, then s_{i}'), "
+                        f"got shape {P[i].shape}"
+                    )
+                A.append(P[i].shape[-2])
+            else:
+                expected_ndim = 2 * len(Ni) + 1
+                if P[i].ndim != expected_ndim:
+                    raise ShapeError(
+                        f"transitions[{i}] (agent {i}, transition_form='neighbourhood') must have "
+                        f"{expected_ndim} axes (states of N_{i}={Ni}, actions of N_{i}, then s_{i}'), "
+                        f"got shape {P[i].shape}"
+                    )
+                A.append(P[i].shape[len(Ni) + Ni.index(i)])
+        for i in range(n):
+            if S[i] < 1 or A[i] < 1:
+                raise ShapeError(f"agent {i} has {S[i]} states and {A[i]} actions; both must be >= 1")
+        self.state_sizes = tuple(int(x) for x in S)
+        self.action_sizes = tuple(int(x) for x in A)
+
+        for i in range(n):
+            Ni = self.neighbourhoods[i]
+            s_axes = tuple(self.state_sizes[j] for j in Ni)
+            s_names = [f"s_{j}" for j in Ni]
+            if transition_form == "local":
+                shape = s_axes + (self.action_sizes[i], self.state_sizes[i])
+                names = s_names + [f"a_{i}", f"s_{i}'"]
+            else:
+                shape = s_axes + tuple(self.action_sizes[j] for j in Ni) + (self.state_sizes[i],)
+                names = s_names + [f"a_{j}" for j in Ni] + [f"s_{i}'"]
+            check_shape(P[i], shape, f"transitions[{i}] (agent {i})", names)
+            check_distribution_rows(P[i], f"transitions[{i}] (agent {i}, axes {names})", atol=row_atol)
+
+            if reward_form == "local":
+                rshape = (self.state_sizes[i], self.action_sizes[i])
+                rnames = [f"s_{i}", f"a_{i}"]
+            else:
+                rshape = s_axes + tuple(self.action_sizes[j] for j in Ni)
+                rnames = s_names + [f"a_{j}" for j in Ni]
+            check_shape(R[i], rshape, f"rewards[{i}] (agent {i})", rnames)
+            check_finite(R[i], f"rewards[{i}] (agent {i})")
+
+        for arr in P + R:
+            arr.setflags(write=False)
+        self.transitions = tuple(P)
+        self.rewards = tuple(R)
+        self.n_states = math.prod(self.state_sizes)
+        self.n_actions = math.prod(self.action_sizes)
+        self._dist = None
+
+    # ------------------------------------------------------------------ structure
+    def __repr__(self):
+        return (
+            f"NetworkedMDP(n={self.n}, edges={self.graph.number_of_edges()}, S={self.state_sizes}, "
+            f"A={self.action_sizes}, transition_form={self.transition_form!r}, "
+            f"reward_form={self.reward_form!r})"
+        )
+
+    @property
+    def distances(self):
+        """``n x n`` integer array of graph distances (``-1`` for disconnected pairs)."""
+        if self._dist is None:
+            D = np.full((self.n, self.n), -1, dtype=np.int64)
+            for i, lengths in nx.all_pairs_shortest_path_length(self.graph):
+                for j, d in lengths.items():
+                    D[i, j] = d
+            self._dist = D
+        return self._dist
+
+    def kappa_hop(self, agent, kappa):
+        r"""The κ-hop neighbourhood :math:`N_i^\kappa` (graph distance <= κ, including ``i``), sorted.
+
+        ``kappa = 0`` gives ``(i,)`` and ``kappa = 1`` gives :attr:`neighbourhoods` ``[i]``
+        (qu2020 §2.1).
+        """
+        agent = self._check_agent(agent)
+        kappa = int(kappa)
+        if kappa < 0:
+            raise ValueError(f"kappa must be >= 0, got {kappa}")
+        d = self.distances[agent]
+        return tuple(int(j) for j in np.flatnonzero((d >= 0) & (d <= kappa)))
+
+    def _check_agent(self, agent):
+        if not isinstance(agent, (int, np.integer)) or not 0 <= agent < self.n:
+            raise ValueError(f"agent must be an integer in 0..{self.n - 1}, got {agent!r}")
+        return int(agent)
+
+    # ------------------------------------------------------------------ rewards
+    @property
+    def reward_bound(self):
+        r""":math:`\bar r = \max_i \max |r_i|` (the reward bound of qu2020 Thm 1)."""
+        return float(max(np.abs(r).max() for r in self.rewards))
+
+    def local_rewards(self, states, actions):
+        """Local rewards :math:`r_i` at a batch of global state-action pairs.
+
+        Parameters
+        ----------
+        states, actions : int array, shape (m, n)
+            Local indices.
+
+        Returns
+        -------
+        ndarray, shape (m, n)
+        """
+        states, actions = self.check_pairs(states, actions)
+        out = np.empty(states.shape, dtype=np.float64)
+        for i in range(self.n):
+            if self.reward_form == "local":
+                out[:, i] = self.rewards[i][states[:, i], actions[:, i]]
+            else:
+                Ni = list(self.neighbourhoods[i])
+                idx = tuple(states[:, j] for j in Ni) + tuple(actions[:, j] for j in Ni)
+                out[:, i] = self.rewards[i][idx]
+        return out
+
+    # ------------------------------------------------------------------ indices
+    def check_pairs(self, states, actions=None):
+        """Validate integer arrays of local indices, shape (m, n); return them as int64."""
+        states = self._check_local(states, self.state_sizes, "states")
+        if actions is None:
+            return states
+        actions = self._check_local(actions, self.action_sizes, "actions")
+        if actions.shape != states.shape:
+            raise ShapeError(f"states and actions must have the same shape, got {states.shape} and {actions.shape}")
+        return states, actions
+
+    def _check_local(self, x, sizes, what):
+        x = np.asarray(x)
+        if x.ndim == 1 and x.shape[0] == self.n:
+            x = x[None, :]
+        if x.ndim != 2 or x.shape[1] != self.n:
+            raise ShapeError(f"{what} must have shape (m, n={self.n}) of local indices, got {x.shape}")
+        if x.size and not np.issubdtype(x.dtype, np.integer):
+            if not np.all(np.equal(np.mod(x, 1), 0)):
+                raise ValueError(f"{what} must hold integer local indices")
+        x = x.astype(np.int64)
+        sizes = np.asarray(sizes)
+        bad = (x < 0) | (x >= sizes[None, :])
+        if bad.any():
+            row, agent = (int(k) for k in np.argwhere(bad)[0])
+            raise ValueError(
+                f"{what}[{row}, {agent}] = {x[row, agent]} is out of range for agent {agent} "
+                f"(valid 0..{sizes[agent] - 1})"
+            )
+        return x
+
+    def state_index(self, states):
+        """Global state indices of local state tuples (agent 0 most significant)."""
+        states = self.check_pairs(states)
+        return np.ravel_multi_index(tuple(states.T), self.state_sizes)
+
+    def action_index(self, actions):
+        """Global joint-action indices of local action tuples (agent 0 most significant)."""
+        actions = self._check_local(actions, self.action_sizes, "actions")
+        return np.ravel_multi_index(tuple(actions.T), self.action_sizes)
+
+    def state_tuples(self, index=None):
+        """Local state tuples, shape (m, n), of global indices (all states if ``index`` is None)."""
+        if index is None:
+            index = np.arange(self.n_states)
+        return np.stack(np.unravel_index(np.asarray(index, dtype=np.int64), self.state_sizes), axis=-1)
+
+    def action_tuples(self, index=None):
+        """Local action tuples, shape (m, n), of joint-action indices (all if ``index`` is None)."""
+        if index is None:
+            index = np.arange(self.n_actions)
+        return np.stack(np.unravel_index(np.asarray(index, dtype=np.int64), self.action_sizes), axis=-1)
+
+    # ------------------------------------------------------------------ simulation
+    def step(self, states, actions, rng):
+        """Sample next global states for a batch, vectorized over the batch.
+
+        Parameters
+        ----------
+        states, actions : int array, shape (B, n)
+        rng : numpy.random.Generator
+
+        Returns
+        -------
+        next_states : int64 array, shape (B, n)
+        rewards : float array, shape (B, n)
+            Local rewards :math:`r_i(z)` at the *current* pair.
+        """
+        states, actions = self.check_pairs(states, actions)
+        B = states.shape[0]
+        u = rng.random((B, self.n))
+        nxt = np.empty_like(states)
+        for i in range(self.n):
+            Ni = list(self.neighbourhoods[i])
+            if self.transition_form == "local":
+                idx = tuple(states[:, j] for j in Ni) + (actions[:, i],)
+            else:
+                idx = tuple(states[:, j] for j in Ni) + tuple(actions[:, j] for j in Ni)
+            probs = self.transitions[i][idx]  # (B, S_i)
+            cdf = np.cumsum(probs, axis=1)
+            nxt[:, i] = np.minimum((u[:, i : i + 1] > cdf).sum(axis=1), self.state_sizes[i] - 1)
+        return nxt, self.local_rewards(states, actions)
+
+    # ------------------------------------------------------------------ compilation
+    def to_tabular(self, max_bytes=None):
+        """Compile to a :class:`~envs.TabularMDP` with the **joint** action table.
+
+        ``P[s, a, s']`` has ``|S| * |A| * |S|`` entries, ``R[s, a] = (1/n) sum_i r_i``. The memory
+        is estimated first and a :class:`~envs.MemoryBudgetError` raised if it won't fit; use the
+        factored solvers in :mod:`solvers.exact` instead for anything but small instances.
+        """
+        from ._tabular import TabularMDP
+
+        nS, nA = self.n_states, self.n_actions
+        check_memory(
+            8.0 * nS * nA * (nS + 1) * 2,
+            f"the joint tabular model ({nS} states x {nA} joint actions x {nS} next states)",
+            max_bytes=max_bytes,
+            hint="the exact solvers work from the local factors and never need this table",
+        )
+        S = self.state_tuples()
+        Acts = self.action_tuples()
+        P = np.empty((nS, nA, nS))
+        R = np.empty((nS, nA))
+        for k in range(nA):
+            acts = np.broadcast_to(Acts[k], S.shape)
+            rows = np.ones((nS, 1))
+            for i in range(self.n):
+                Ni = list(self.neighbourhoods[i])
+                if self.transition_form == "local":
+                    idx = tuple(S[:, j] for j in Ni) + (acts[:, i],)
+                else:
+                    idx = tuple(S[:, j] for j in Ni) + tuple(acts[:, j] for j in Ni)
+                f = self.transitions[i][idx]
+                rows = (rows[:, :, None] * f[:, None, :]).reshape(nS, -1)
+            P[:, k, :] = rows
+            R[:, k] = self.local_rewards(S, acts).mean(axis=1)
+        return TabularMDP(P, R)
+
+    def local_reward_table(self, agent):
+        """Agent ``agent``'s reward on the joint tabular space, ``R_i[s, a]`` (small instances only)."""
+        agent = self._check_agent(agent)
+        nS, nA = self.n_states, self.n_actions
+        check_memory(8.0 * nS * nA * 3, f"a {nS} x {nA} reward table")
+        S = self.state_tuples()
+        Acts = self.action_tuples()
+        out = np.empty((nS, nA))
+        for k in range(nA):
+            out[:, k] = self.local_rewards(S, np.broadcast_to(Acts[k], S.shape))[:, agent]
+        return out
+
+    def describe_size(self):
+        """One-line summary of the global sizes, e.g. for error messages."""
+        return (
+            f"{self.n} agents, {self.n_states} global states, {self.n_actions} joint actions "
+            f"(dense P_pi would take {format_bytes(8.0 * self.n_states**2)})"
+        )
