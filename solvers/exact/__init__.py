@@ -1,0 +1,40 @@
+"""Exact solvers: stationary distributions, Q-functions, occupancy measures, policy gradients.
+
+Every quantity is computed from the local factors of a :class:`~envs.NetworkedMDP` (or from a
+:class:`~envs.TabularMDP`) by direct linear algebra with a residual certificate, on a dense
+(LAPACK) or sparse (SuperLU) backend chosen by size.
+"""
+
+from ._errors import MultipleRecurrentClassesError, PeriodicChainError, SolverAccuracyError
+from ._evaluation import (
+    PolicyEvaluation,
+    average_reward,
+    evaluate_policy,
+    q_function,
+    state_values,
+    stationary_distribution,
+    transition_matrix,
+)
+from ._gradient import finite_difference_gradient, objective, policy_gradient
+from ._markov import ChainStructure, chain_structure
+from ._occupancy import discounted_occupancy, discounted_visitation
+
+__all__ = [
+    "evaluate_policy",
+    "PolicyEvaluation",
+    "transition_matrix",
+    "stationary_distribution",
+    "average_reward",
+    "q_function",
+    "state_values",
+    "policy_gradient",
+    "objective",
+    "finite_difference_gradient",
+    "discounted_visitation",
+    "discounted_occupancy",
+    "chain_structure",
+    "ChainStructure",
+    "MultipleRecurrentClassesError",
+    "PeriodicChainError",
+    "SolverAccuracyError",
+]

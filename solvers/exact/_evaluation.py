@@ -1,0 +1,288 @@
+r"""Exact policy evaluation: stationary distribution, J, differential / discounted Q.
+
+Average reward (qu2020 §2.1):
+
+.. math::
+    J(\theta) = E_{(s,a)\sim\pi^\theta} r(s,a), \qquad
+    Q^\theta_i(s,a) = E\Big[\sum_{t\ge0} r_i(s(t),a(t)) - J_i(\theta) \,\Big|\, s(0)=s, a(0)=a\Big]
+    \quad (3)
+
+computed as :math:`Q_i(s,a) = r_i(s,a) - J_i + \sum_{s'} P(s'|s,a) h_i(s')` with :math:`h_i` the bias
+(:mod:`._markov`). Discounted: :math:`Q_i(s,a) = r_i(s,a) + \gamma \sum_{s'} P(s'|s,a) V_i(s')`.
+The global Q is the average over agents of the local ones, :math:`Q = \frac1n\sum_i Q_i`.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._errors import PeriodicChainError
+from ._markov import (
+    AverageRewardSolver,
+    DiscountedSolver,
+    build_transition_matrix,
+    chain_structure,
+    choose_backend,
+    raise_if_not_unichain,
+)
+from ._model import _chunks, as_model
+
+__all__ = [
+    "PolicyEvaluation",
+    "evaluate_policy",
+    "transition_matrix",
+    "stationary_distribution",
+    "average_reward",
+    "q_function",
+    "state_values",
+]
+
+PERIODIC_MODES = ("raise", "cesaro")
+
+
+@dataclass
+class PolicyEvaluation:
+    """Everything the exact solvers know about one (model, policy[, gamma]).
+
+    Attributes
+    ----------
+    model : object
+        Internal factored view of ``(mdp, policy)``.
+    gamma : float or None
+        ``None`` for average reward.
+    backend : str
+        ``"dense"`` or ``"sparse"``.
+    P : ndarray or scipy.sparse matrix
+        :math:`P_\pi(s'|s)`, shape (|S|, |S|).
+    rewards : ndarray, shape (|S|, n)
+        :math:`r_{\pi,i}(s) = E_{a\sim\zeta(\cdot|s)} r_i(s,a)`.
+    stationary : ndarray or None
+        :math:`d` (average reward only).
+    J_local : ndarray, shape (n,) or None
+        :math:`J_i` (average reward only).
+    values : ndarray, shape (|S|, n)
+        Bias :math:`h_i` (average reward, :math:`d^\top h_i = 0`) or :math:`V_i` (discounted).
+    period : int or None
+        Period of the recurrent class (average reward only).
+    residuals : dict
+        Residual certificate of every solve (max-norm, relative).
+    """
+
+    model: object
+    gamma: float | None
+    backend: str
+    P: object
+    rewards: np.ndarray
+    stationary: np.ndarray | None
+    J_local: np.ndarray | None
+    values: np.ndarray
+    period: int | None
+    periodic: str
+    residuals: dict = field(default_factory=dict)
+    _solver: object = None
+
+    @property
+    def J(self):
+        """Global average reward :math:`J = \\frac1n \\sum_i J_i` (average reward only)."""
+        return None if self.J_local is None else float(self.J_local.mean())
+
+    @property
+    def global_values(self):
+        """Bias / value of the global reward, :math:`\\frac1n \\sum_i h_i`."""
+        return self.values.mean(axis=1)
+
+    def q(self, states, actions, agent=None):
+        """Exact Q at global state-action pairs (see :func:`q_function`)."""
+        if agent is not None:
+            if self.model.kind == "networked":
+                agent = self.model.mdp._check_agent(agent)
+            elif agent != 0:
+                raise ValueError("a TabularMDP has a single reward; use agent=None")
+        out = self.q_local(states, actions)
+        if agent is None:
+            return out.mean(axis=1)
+        return out[:, agent].copy()
+
+    def q_local(self, states, actions):
+        """All local :math:`Q_i` at once, shape (m, n) (one kernel row per pair, shared by agents)."""
+        if self.gamma is None and self.period is not None and self.period > 1 and self.periodic == "raise":
+            raise PeriodicChainError(
+                f"the recurrent class of the chain under this policy has period {self.period}: the sum in "
+                "qu2020 eq. (3) does not converge. Pass periodic='cesaro' for the Cesàro limit "
+                "(r - J + P h with h the Cesàro-limit bias)"
+            )
+        model = self.model
+        states, actions = model.check_pairs(states, actions)
+        m = states.shape[0]
+        nS = model.n_states
+        out = np.empty((m, self.values.shape[1]))
+        for a, b in _chunks(m, 8.0 * nS * 2):
+            rows = model.pair_rows(states[a:b], actions[a:b])
+            nxt = rows @ self.values
+            r = model.pair_rewards(states[a:b], actions[a:b])
+            if self.gamma is None:
+                out[a:b] = r - self.J_local[None, :] + nxt
+            else:
+                out[a:b] = r + self.gamma * nxt
+        return out
+
+
+def _check_gamma(gamma):
+    if gamma is None:
+        return None
+    gamma = float(gamma)
+    if not 0.0 <= gamma < 1.0:
+        raise ValueError(f"gamma must be in [0, 1) (or None for average reward), got {gamma}")
+    return gamma
+
+
+def evaluate_policy(mdp, policy, gamma=None, *, backend="auto", periodic="raise"):
+    """Solve for everything exact about ``policy`` once; reuse it for Q, J and gradients.
+
+    Parameters
+    ----------
+    mdp : NetworkedMDP or TabularMDP
+    policy : LocalSoftmaxPolicy (networked) or policy table / TabularSoftmaxPolicy (tabular)
+    gamma : float in [0, 1) or None
+        ``None``: average reward (qu2020); otherwise discounted.
+    backend : {"auto", "dense", "sparse"}
+    periodic : {"raise", "cesaro"}
+        What :meth:`PolicyEvaluation.q` does on a periodic chain (average reward).
+
+    Returns
+    -------
+    PolicyEvaluation
+
+    Raises
+    ------
+    MultipleRecurrentClassesError
+        Average reward with more than one recurrent class.
+    MemoryBudgetError
+        The tables would not fit (estimated before allocating).
+    SolverAccuracyError
+        A residual certificate failed.
+    """
+    if periodic not in PERIODIC_MODES:
+        raise ValueError(f"periodic must be one of {PERIODIC_MODES}, got {periodic!r}")
+    gamma = _check_gamma(gamma)
+    model = as_model(mdp, policy)
+    backend = choose_backend(model, backend)
+    P = build_transition_matrix(model, backend)
+    r = model.policy_rewards()
+    residuals = {}
+    if gamma is None:
+        structure = chain_structure(P)
+        raise_if_not_unichain(structure, lambda s: _describe(model, s))
+        solver = AverageRewardSolver(P, backend, k=int(structure.recurrent_states[0]))
+        d = solver.stationary(residuals)
+        J, h = solver.bias(r, d, residuals)
+        return PolicyEvaluation(model, None, backend, P, r, d, J, h, structure.period, periodic, residuals, solver)
+    solver = DiscountedSolver(P, gamma, backend)
+    V = solver.values(r, residuals)
+    return PolicyEvaluation(model, gamma, backend, P, r, None, None, V, None, periodic, residuals, solver)
+
+
+def _describe(model, s):
+    if model.kind == "networked":
+        return f"{s} = {tuple(int(x) for x in model.mdp.state_tuples([s])[0])}"
+    return str(s)
+
+
+def transition_matrix(mdp, policy, *, backend="auto"):
+    """The state transition matrix :math:`P_\\pi(s'|s)` under ``policy`` (qu2020 eq. (1)).
+
+    Built from the local factors row block by row block; dense ndarray or CSR matrix.
+    """
+    model = as_model(mdp, policy)
+    return build_transition_matrix(model, choose_backend(model, backend))
+
+
+def stationary_distribution(mdp, policy, *, backend="auto"):
+    """Stationary distribution of the global state chain under ``policy``.
+
+    Parameters
+    ----------
+    mdp : NetworkedMDP or TabularMDP
+    policy : LocalSoftmaxPolicy or policy table
+    backend : {"auto", "dense", "sparse"}
+
+    Returns
+    -------
+    d : ndarray, shape (|S|,)
+        Indexed by global state (``np.ravel_multi_index``, agent 0 most significant).
+
+    Raises
+    ------
+    MultipleRecurrentClassesError
+        If the chain has more than one recurrent class (the answer would not be unique).
+
+    Notes
+    -----
+    A periodic irreducible chain has a unique stationary distribution, which is returned.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from envs import TabularMDP
+    >>> from solvers.exact import stationary_distribution
+    >>> P = np.array([[[0.9, 0.1]], [[0.3, 0.7]]])
+    >>> stationary_distribution(TabularMDP(P, np.zeros((2, 1))), np.ones((2, 1)))
+    array([0.75, 0.25])
+    """
+    return evaluate_policy(mdp, policy, None, backend=backend, periodic="cesaro").stationary
+
+
+def average_reward(mdp, policy, agent=None, *, backend="auto"):
+    """:math:`J(\\theta)` (qu2020 eq. (2)), or :math:`J_i(\\theta)` with ``agent=i``."""
+    ev = evaluate_policy(mdp, policy, None, backend=backend, periodic="cesaro")
+    if agent is None:
+        return ev.J
+    if ev.model.kind == "networked":
+        agent = ev.model.mdp._check_agent(agent)
+    return float(ev.J_local[agent])
+
+
+def q_function(mdp, policy, states, actions, agent=None, gamma=None, *, backend="auto", periodic="raise",
+               evaluation=None):
+    """Exact Q at global state-action pairs.
+
+    Parameters
+    ----------
+    mdp : NetworkedMDP or TabularMDP
+    policy : LocalSoftmaxPolicy or policy table
+    states, actions : int array
+        NetworkedMDP: shape (m, n) of local indices. TabularMDP: shape (m,) of global indices.
+    agent : int or None
+        ``None``: Q of the global reward :math:`r = \\frac1n\\sum_i r_i`; ``i``: :math:`Q_i`.
+    gamma : float in (0, 1) or None
+        ``None``: differential Q of qu2020 eq. (3) (bias normalised so that its stationary mean is
+        zero). Otherwise the discounted Q.
+    backend : {"auto", "dense", "sparse"}
+    periodic : {"raise", "cesaro"}
+        On a periodic chain the sum in eq. (3) does not converge: ``"raise"`` raises
+        :class:`PeriodicChainError`, ``"cesaro"`` returns the Cesàro limit of the partial sums.
+    evaluation : PolicyEvaluation, optional
+        Reuse a previous :func:`evaluate_policy` (must match ``gamma``).
+
+    Returns
+    -------
+    ndarray, shape (m,)
+
+    References
+    ----------
+    qu2020 eq. (3); discounted: qu2020 Cor. 1, ying2023 eq. (7).
+    """
+    gamma = _check_gamma(gamma)
+    if evaluation is None:
+        evaluation = evaluate_policy(mdp, policy, gamma, backend=backend, periodic=periodic)
+    elif evaluation.gamma != gamma:
+        raise ValueError(f"evaluation was computed with gamma={evaluation.gamma}, not {gamma}")
+    return evaluation.q(states, actions, agent)
+
+
+def state_values(mdp, policy, gamma=None, agent=None, *, backend="auto"):
+    """Bias :math:`h` (average reward, :math:`d^\\top h = 0`) or discounted :math:`V`, over global states."""
+    ev = evaluate_policy(mdp, policy, _check_gamma(gamma), backend=backend, periodic="cesaro")
+    if agent is None:
+        return ev.global_values
+    return ev.values[:, agent].copy()

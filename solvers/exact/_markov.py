@@ -1,0 +1,275 @@
+r"""Markov-chain linear algebra behind every exact quantity.
+
+Average reward (qu2020 eq. (2)-(3)). For the state chain :math:`P_\pi` with a single recurrent
+class, the stationary distribution :math:`d` and the per-agent bias :math:`h_i` (the
+differential value with :math:`d^\top h_i = 0`) come from one factorisation of the bordered
+matrix
+
+.. math:: M = \begin{pmatrix} I - P_\pi & \mathbf 1 \\ e_k^\top & 0 \end{pmatrix},
+
+which is non-singular for every unichain :math:`P_\pi` and every state :math:`k` (if
+:math:`M(x, g) = 0` then :math:`g = d^\top M(x,g)_{1:N} = 0`, so :math:`x` is constant and
+:math:`x_k = 0`). Then
+
+* :math:`M^\top (d, c) = (0, 1)` gives :math:`d` (and :math:`c = 0`);
+* :math:`M (x_i, g_i) = (r_i, 0)` gives :math:`g_i = J_i` and a solution :math:`x_i` of the
+  Poisson equation :math:`(I - P_\pi) x = r_i - J_i \mathbf 1`, and
+  :math:`h_i = x_i - (d^\top x_i)\mathbf 1` is the bias of qu2020 eq. (3) (its stationary mean is
+  zero). For an aperiodic chain :math:`h_i = \sum_t (P_\pi^t r_i - J_i \mathbf 1)`; for a periodic one
+  the series does not converge and :math:`h_i` is its Cesàro limit.
+
+Discounted: :math:`(I - \gamma P_\pi) V_i = r_i` and the visitation
+:math:`(I - \gamma P_\pi^\top)\lambda = \mu_0` share one factorisation.
+
+Backends: ``"dense"`` (LAPACK LU) and ``"sparse"`` (SuperLU on CSR). Every solve records a
+residual certificate; a residual above :data:`RESIDUAL_TOL` raises
+:class:`SolverAccuracyError`.
+"""
+
+from dataclasses import dataclass, field
+from math import gcd
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+import scipy.sparse.linalg as spla
+
+from envs._memory import check_memory, format_bytes
+
+from ._errors import MultipleRecurrentClassesError, SolverAccuracyError
+from ._model import _chunks
+
+__all__ = ["ChainStructure", "chain_structure", "build_transition_matrix", "choose_backend", "RESIDUAL_TOL"]
+
+#: Max-norm residual accepted for a direct solve (relative to the max-norm of the right side,
+#: floored at 1). Direct LU on a well-posed chain system gives ~1e-14; 1e-8 leaves room for
+#: conditioning of slowly mixing chains while still catching a wrong answer.
+RESIDUAL_TOL = 1e-8
+
+BACKENDS = ("auto", "dense", "sparse")
+
+
+@dataclass
+class ChainStructure:
+    """Communicating-class structure of a finite Markov chain.
+
+    Attributes
+    ----------
+    n_recurrent : int
+        Number of closed communicating classes.
+    recurrent_states : ndarray
+        States of the first recurrent class (all of them if unique).
+    period : int
+        Period of the (first) recurrent class; 1 means aperiodic.
+    n_transient : int
+    """
+
+    n_recurrent: int
+    recurrent_states: np.ndarray
+    period: int
+    n_transient: int
+    classes: list = field(default_factory=list)
+
+
+def chain_structure(P):
+    """Recurrent classes and period of the chain with transition matrix ``P``.
+
+    A strictly positive matrix is decided in one pass (one class, aperiodic); otherwise the
+    strongly connected components of the support graph are computed
+    (:func:`scipy.sparse.csgraph.connected_components`), the closed ones are the recurrent
+    classes, and the period is the gcd of ``level(u) + 1 - level(v)`` over the edges of the class,
+    with BFS levels from one of its states.
+    """
+    N = P.shape[0]
+    if not sp.issparse(P) and P.min() > 0:
+        return ChainStructure(1, np.arange(N), 1, 0, [np.arange(N)])
+    A = sp.csr_matrix(P) if not sp.issparse(P) else P.tocsr()
+    A = A.copy()
+    A.data = (A.data > 0).astype(np.int8)
+    A.eliminate_zeros()
+    ncomp, labels = csgraph.connected_components(A, directed=True, connection="strong")
+    coo = A.tocoo()
+    leaving = labels[coo.row] != labels[coo.col]
+    open_comp = np.zeros(ncomp, dtype=bool)
+    open_comp[labels[coo.row[leaving]]] = True
+    closed = np.flatnonzero(~open_comp)
+    classes = [np.flatnonzero(labels == c) for c in closed]
+    classes.sort(key=lambda c: c[0])
+    first = classes[0]
+    # period of the first closed class
+    sub = A[first][:, first]
+    levels = csgraph.shortest_path(sub, method="D", unweighted=True, indices=0)
+    sc = sub.tocoo()
+    diffs = (levels[sc.row] + 1 - levels[sc.col]).astype(np.int64)
+    period = 0
+    for dv in np.unique(np.abs(diffs)):
+        period = gcd(period, int(dv))
+    n_rec = sum(len(c) for c in classes)
+    return ChainStructure(len(classes), first, max(period, 1), N - n_rec, classes)
+
+
+def choose_backend(model, backend):
+    """Pick ``"dense"`` or ``"sparse"`` and check the memory budget before anything is built.
+
+    ``"auto"``: sparse when the kernel under the policy has fewer than 5% nonzeros and more
+    than 2,048 states (or when dense would not fit), dense otherwise.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    N = model.n_states
+    dense_bytes = 8.0 * (2 * (N + 1) ** 2 + 4 * N * max(model.n_agents, 1))
+    what = f"the dense transition matrix and its LU factors ({N} x {N} float64, x2)"
+    if backend == "dense":
+        check_memory(dense_bytes, what, hint="try backend='sparse'")
+        return "dense"
+    check_memory(8.0 * N * 8, f"vectors over {N} global states")
+    nnz = model.estimate_nnz()
+    sparse_bytes = 8.0 * 3 * nnz * 6 + 8.0 * N * (4 + 2 * model.n_agents)  # CSR + LU fill allowance
+    if backend == "sparse":
+        check_memory(sparse_bytes, f"the sparse transition matrix ({nnz} nonzeros) and its LU factors")
+        return "sparse"
+    if nnz < 0.05 * N * N and N > 2048:
+        check_memory(sparse_bytes, f"the sparse transition matrix ({nnz} nonzeros) and its LU factors")
+        return "sparse"
+    try:
+        check_memory(dense_bytes, what)
+        return "dense"
+    except MemoryError:
+        check_memory(sparse_bytes, f"the sparse transition matrix ({nnz} nonzeros) and its LU factors",
+                     hint=f"dense would need {format_bytes(dense_bytes)}")
+        return "sparse"
+
+
+def build_transition_matrix(model, backend):
+    """:math:`P_\\pi` as a dense array or a CSR matrix, built in row chunks."""
+    N = model.n_states
+    if backend == "dense":
+        P = np.empty((N, N))
+        for a, b in _chunks(N, 8.0 * N * 3):
+            P[a:b] = model.dense_rows(a, b)
+        return P
+    rows, cols, vals = [], [], []
+    for a, b in _chunks(N, 8.0 * N * 3):
+        block = model.dense_rows(a, b)
+        r, c = np.nonzero(block)
+        rows.append(r + a)
+        cols.append(c)
+        vals.append(block[r, c])
+    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
+
+
+def _residual(x_resid, rhs):
+    return float(np.max(np.abs(x_resid))) / max(1.0, float(np.max(np.abs(rhs))) if np.size(rhs) else 1.0)
+
+
+def _certify(name, res, residuals):
+    residuals[name] = res
+    if not np.isfinite(res) or res > RESIDUAL_TOL:
+        raise SolverAccuracyError(
+            f"{name}: residual {res:.3e} exceeds {RESIDUAL_TOL:g}; the linear system is too ill-conditioned "
+            "for a trustworthy answer (nearly decomposable chain?)"
+        )
+
+
+class AverageRewardSolver:
+    """One factorisation of the bordered matrix, then stationary distribution and biases."""
+
+    def __init__(self, P, backend, k=0):
+        self.P = P
+        self.backend = backend
+        N = P.shape[0]
+        self.N = N
+        if backend == "dense":
+            M = np.empty((N + 1, N + 1))
+            np.negative(P, out=M[:N, :N])
+            M.reshape(-1)[: N * (N + 2) : N + 2] += 1.0  # the diagonal of the I - P block
+            M[:N, N] = 1.0
+            M[N, :] = 0.0
+            M[N, k] = 1.0
+            self.lu = sla.lu_factor(M, overwrite_a=True, check_finite=False)
+        else:
+            I = sp.identity(N, format="csr")
+            ones = sp.csr_matrix(np.ones((N, 1)))
+            ek = sp.csr_matrix(([1.0], ([0], [k])), shape=(1, N))
+            M = sp.bmat([[I - P, ones], [ek, None]], format="csc")
+            self.lu = spla.splu(M)
+
+    def solve(self, rhs, trans=False):
+        if self.backend == "dense":
+            return sla.lu_solve(self.lu, rhs, trans=1 if trans else 0, check_finite=False)
+        return self.lu.solve(rhs, trans="T" if trans else "N")
+
+    def stationary(self, residuals):
+        N = self.N
+        rhs = np.zeros(N + 1)
+        rhs[N] = 1.0
+        y = self.solve(rhs, trans=True)
+        d = y[:N].copy()
+        # certificate: d^T P = d and sum d = 1
+        _certify("stationary: |d P - d|_inf", _residual(self.P.T @ d - d, d), residuals)
+        # round-off can leave -1e-17 entries; anything more negative is a failed solve
+        if d.min() < -1e-12:
+            raise SolverAccuracyError(f"stationary distribution has a negative entry {d.min():.3e}")
+        d = np.clip(d, 0.0, None)
+        return d / d.sum()
+
+    def bias(self, r, d, residuals):
+        """Biases ``h`` (N, m) with ``d^T h = 0`` and gains ``J`` (m,) for reward columns ``r``."""
+        N = self.N
+        rhs = np.vstack([r, np.zeros((1, r.shape[1]))])
+        y = self.solve(rhs)
+        x = y[:N]
+        J = d @ r
+        h = x - (d @ x)[None, :]
+        # certificate: (I - P) h = r - J, relative to the reward scale
+        res = h - self.P @ h - (r - J[None, :])
+        _certify("poisson: |(I-P)h - (r-J)|_inf", _residual(res, r), residuals)
+        return J, h
+
+
+class DiscountedSolver:
+    """One factorisation of :math:`I - \\gamma P_\\pi` for values and visitations."""
+
+    def __init__(self, P, gamma, backend):
+        self.P = P
+        self.gamma = gamma
+        self.backend = backend
+        N = P.shape[0]
+        if backend == "dense":
+            M = -gamma * P
+            M[np.arange(N), np.arange(N)] += 1.0
+            self.lu = sla.lu_factor(M, overwrite_a=True, check_finite=False)
+        else:
+            self.lu = spla.splu((sp.identity(N, format="csc") - gamma * P).tocsc())
+
+    def solve(self, rhs, trans=False):
+        if self.backend == "dense":
+            return sla.lu_solve(self.lu, rhs, trans=1 if trans else 0, check_finite=False)
+        return self.lu.solve(rhs, trans="T" if trans else "N")
+
+    def values(self, r, residuals):
+        V = self.solve(r)
+        _certify("discounted: |(I - gamma P)V - r|_inf", _residual(V - self.gamma * (self.P @ V) - r, r), residuals)
+        return V
+
+    def visitation(self, mu0, residuals):
+        lam = self.solve(mu0, trans=True)
+        _certify(
+            "visitation: |(I - gamma P^T) lam - mu0|_inf",
+            _residual(lam - self.gamma * (self.P.T @ lam) - mu0, mu0),
+            residuals,
+        )
+        return lam
+
+
+def raise_if_not_unichain(structure, describe_state):
+    if structure.n_recurrent > 1:
+        reps = ", ".join(
+            f"class {k} ({len(c)} states, e.g. state {describe_state(int(c[0]))})"
+            for k, c in enumerate(structure.classes[:5])
+        )
+        raise MultipleRecurrentClassesError(
+            f"the chain under this policy has {structure.n_recurrent} recurrent classes: {reps}; "
+            "the stationary distribution is not unique, so J and the average-reward Q are not defined"
+        )

@@ -1,0 +1,142 @@
+"""``python -m verify bench``: wall time and peak memory of the exact solvers.
+
+Each case runs in a fresh subprocess so that its peak resident memory (``ru_maxrss`` of the
+child) is its own. BLAS threads are pinned to ``--threads`` (default: the number of cores)
+with threadpoolctl, so numbers are comparable between machines with the same core count.
+
+Case ``exact``: on the qu2020 App. B.4 line instance with ``n`` agents (|S_i| = 2, |A_i| = 3,
+seed 0), time
+  1. :func:`solvers.exact.evaluate_policy` (P_pi, stationary distribution, all biases h_i),
+  2. every local Q_i at 1,000 random global state-action pairs,
+  3. the exact policy gradient (qu2020 Lemma 1),
+end to end, per backend.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+__all__ = ["main", "run_exact_case"]
+
+GOAL_SECONDS = {12: 5.0}
+
+
+def run_exact_case(n, backend, threads, seed=0, n_pairs=1000):
+    """Run one timing case in this process; returns a dict (used by the child process)."""
+    from threadpoolctl import threadpool_limits
+
+    import numpy as np
+
+    import envs
+    from solvers.exact import evaluate_policy, policy_gradient
+
+    with threadpool_limits(limits=threads):
+        mdp, pol = envs.qu2020_line(n, rng=seed)
+        rng = np.random.default_rng(seed + 1)
+        S = rng.integers(0, 2, (n_pairs, n))
+        A = rng.integers(0, 3, (n_pairs, n))
+        t0 = time.perf_counter()
+        ev = evaluate_policy(mdp, pol, backend=backend)
+        t1 = time.perf_counter()
+        Q = ev.q_local(S, A)
+        t2 = time.perf_counter()
+        grad = policy_gradient(mdp, pol, evaluation=ev)
+        t3 = time.perf_counter()
+    return {
+        "case": "exact",
+        "n": n,
+        "backend": ev.backend,
+        "states": mdp.n_states,
+        "joint_actions": mdp.n_actions,
+        "evaluate_s": t1 - t0,
+        "q_all_agents_s": t2 - t1,
+        "gradient_s": t3 - t2,
+        "total_s": t3 - t0,
+        "max_residual": max(ev.residuals.values()),
+        "checksum": float(Q.sum() + sum(g.sum() for g in grad)),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _child(args):
+    res = run_exact_case(args.n, args.backend, args.threads, args.seed)
+    print(json.dumps(res))
+
+
+def _run_in_subprocess(n, backend, threads, seed, timeout):
+    cmd = [sys.executable, "-c", "import sys; from verify._bench import main; sys.exit(main(sys.argv[1:]))",
+           "--child", "--n", str(n), "--backend", backend,
+           "--threads", str(threads), "--seed", str(seed)]
+    env = dict(os.environ)
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return {"case": "exact", "n": n, "backend": backend, "error": f"timeout after {timeout}s"}
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["?"])[-1]
+        return {"case": "exact", "n": n, "backend": backend, "error": last}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _format(rows):
+    head = f"{'case':<6} {'n':>3} {'backend':<7} {'|S|':>6} {'|A|':>10} {'evaluate':>9} {'Q(1000)':>8} " \
+           f"{'grad':>7} {'total s':>8} {'peak MiB':>9} {'residual':>9}  goal"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        if "error" in r:
+            lines.append(f"{r['case']:<6} {r['n']:>3} {r['backend']:<7}  ERROR: {r['error']}")
+            continue
+        goal = GOAL_SECONDS.get(r["n"])
+        gtxt = "" if goal is None else (f"< {goal:g}s " + ("met" if r["total_s"] < goal else "MISSED"))
+        lines.append(
+            f"{r['case']:<6} {r['n']:>3} {r['backend']:<7} {r['states']:>6} {r['joint_actions']:>10} "
+            f"{r['evaluate_s']:>9.3f} {r['q_all_agents_s']:>8.3f} {r['gradient_s']:>7.3f} {r['total_s']:>8.3f} "
+            f"{r['peak_rss_mib']:>9.0f} {r['max_residual']:>9.1e}  {gtxt}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m verify bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="8,10,12,13", help="comma-separated agent counts (default 8,10,12,13)")
+    p.add_argument("--backends", default="dense,sparse", help="comma-separated backends (default dense,sparse)")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="BLAS threads (default: cores)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds per case before it is reported as timed out")
+    p.add_argument("--json", action="store_true", help="print one JSON object per row instead of the table")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--backend", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        _child(args)
+        return 0
+    sizes = [int(x) for x in args.sizes.split(",") if x]
+    backends = [x.strip() for x in args.backends.split(",") if x.strip()]
+    rows = []
+    try:
+        from tqdm import tqdm
+
+        it = tqdm([(n, b) for n in sizes for b in backends], desc="bench", file=sys.stderr,
+                  disable=not sys.stderr.isatty())
+    except ImportError:  # pragma: no cover
+        it = [(n, b) for n in sizes for b in backends]
+    for n, b in it:
+        rows.append(_run_in_subprocess(n, b, args.threads, args.seed, args.timeout))
+    meta = {"python": platform.python_version(), "machine": platform.machine(), "cores": os.cpu_count(),
+            "threads": args.threads, "seed": args.seed}
+    if args.json:
+        for r in rows:
+            print(json.dumps({**r, **meta}))
+    else:
+        print(f"netmarl-verify bench  (qu2020 line instances, |S_i|=2, |A_i|=3, seed {args.seed}; "
+              f"{args.threads} BLAS threads on {os.cpu_count()} cores; python {meta['python']})")
+        print("times in seconds; Q(1000) = every local Q_i at 1,000 random pairs; peak = child max RSS")
+        print(_format(rows))
+    return 0
