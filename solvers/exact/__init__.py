@@ -38,3 +38,27 @@ __all__ = [
     "PeriodicChainError",
     "SolverAccuracyError",
 ]
+
+from ._decay import (  # noqa: E402  (qu2020 §2.2 / §3.1 quantities)
+    DecayProfile,
+    agent_marginals,
+    decay_profile,
+    interaction_matrix,
+    q_table,
+    row_sums,
+    score_norm_bound,
+    truncated_gradient,
+    truncated_q,
+)
+
+__all__ += [
+    "interaction_matrix",
+    "row_sums",
+    "q_table",
+    "truncated_q",
+    "truncated_gradient",
+    "decay_profile",
+    "DecayProfile",
+    "agent_marginals",
+    "score_norm_bound",
+]
