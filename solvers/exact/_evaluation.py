@@ -42,7 +42,7 @@ PERIODIC_MODES = ("raise", "cesaro")
 
 @dataclass
 class PolicyEvaluation:
-    """Everything the exact solvers know about one (model, policy[, gamma]).
+    r"""Everything the exact solvers know about one (model, policy[, gamma]).
 
     Attributes
     ----------
