@@ -1,0 +1,110 @@
+r"""Named instances from qu2020: the k-coloring encoding (App. A.2) and a family with a
+tunable interaction strength (so that Theorem 1's condition holds or fails on purpose).
+"""
+
+import numpy as np
+
+from ._networked import NetworkedMDP
+from ._validation import ShapeError, as_float_array, check_distribution_rows
+
+__all__ = ["LocalTabularPolicy", "coloring_mdp", "coloring_state", "coupled_networked_mdp"]
+
+
+class LocalTabularPolicy:
+    r"""Product policy given by probability tables ``probs[i][s_i, a_i]`` (zeros allowed).
+
+    Unlike :class:`~envs.LocalSoftmaxPolicy` it can be deterministic; the exact solvers accept it
+    everywhere except :func:`solvers.exact.policy_gradient` (which differentiates a softmax).
+    """
+
+    def __init__(self, probs):
+        probs = [as_float_array(p, f"probs[{i}]") for i, p in enumerate(probs)]
+        for i, p in enumerate(probs):
+            if p.ndim != 2:
+                raise ShapeError(f"probs[{i}] (agent {i}) must have shape (S[{i}], A[{i}]), got {p.shape}")
+            check_distribution_rows(p, f"probs[{i}] (agent {i})", atol=1e-10)
+            p.setflags(write=False)
+        self._probs = tuple(probs)
+        self.n = len(probs)
+
+    def probabilities(self):
+        return list(self._probs)
+
+    def check(self, mdp):
+        for i, p in enumerate(self._probs):
+            if p.shape != (mdp.state_sizes[i], mdp.action_sizes[i]):
+                raise ShapeError(f"probs[{i}] has shape {p.shape}, the MDP needs "
+                                 f"{(mdp.state_sizes[i], mdp.action_sizes[i])}")
+        return self
+
+
+def coloring_state(color, proper):
+    """Local state index of ``(u_i, b_i)`` in :func:`coloring_mdp`: ``2 * u + b``."""
+    return 2 * int(color) + int(bool(proper))
+
+
+def coloring_mdp(graph, k):
+    r"""The k-coloring encoding of qu2020 App. A.2.
+
+    Local state :math:`s_i = (u_i, b_i) \in U \times \{0, 1\}` with index ``2 * u_i + b_i``
+    (``S_i = 2k``); action :math:`a_i \in U` (``A_i = k``). Deterministic transition:
+    :math:`u_i(t+1) = a_i(t)`, and :math:`b_i(t+1) = 1` iff :math:`u_i(t) \ne u_j(t)` for every
+    neighbour :math:`j`. Reward :math:`r_i(s_i, a_i) = b_i`. Policies that ignore the state
+    (identical rows) are the paper's policy class.
+
+    Returns
+    -------
+    NetworkedMDP
+        ``transition_form="local"``, ``reward_form="local"``.
+    """
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"k must be >= 1 colours, got {k}")
+    n = graph.number_of_nodes()
+    P, R = [], []
+    for i in range(n):
+        Ni = sorted({i} | set(graph.neighbors(i)))
+        m = len(Ni)
+        T = np.zeros((2 * k,) * m + (k, 2 * k))
+        for idx in np.ndindex(*((2 * k,) * m)):
+            colors = [x // 2 for x in idx]
+            ui = colors[Ni.index(i)]
+            proper = all(colors[q] != ui for q, j in enumerate(Ni) if j != i)
+            for a in range(k):
+                T[idx + (a, coloring_state(a, proper))] = 1.0
+        P.append(T)
+        R.append(np.repeat((np.arange(2 * k) % 2).astype(float)[:, None], k, axis=1))
+    return NetworkedMDP(graph, P, R, transition_form="local", reward_form="local")
+
+
+def coupled_networked_mdp(graph, strength, state_size=2, action_size=2, rng=None):
+    r"""Random instance with a tunable interaction strength.
+
+    :math:`P_i(\cdot|s_{N_i}, a_i) = (1-\epsilon)\,b_i(\cdot) + \epsilon\,K_i(\cdot|s_{N_i}, a_i)` with
+    :math:`b_i` a fixed random distribution and :math:`K_i` a uniform random kernel, so every
+    :math:`C_{ij} = \epsilon\,C^K_{ij} \le \epsilon` and Theorem 1's row sums scale linearly in
+    ``strength``; rewards uniform in [0, 1].
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+    strength : float in [0, 1]
+    """
+    strength = float(strength)
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be in [0, 1], got {strength}")
+    rng = np.random.default_rng(rng)
+    n = graph.number_of_nodes()
+    S, A = int(state_size), int(action_size)
+    P, R = [], []
+    for i in range(n):
+        Ni = sorted({i} | set(graph.neighbors(i)))
+        base = rng.uniform(size=S)
+        base /= base.sum()
+        K = rng.uniform(size=(S,) * len(Ni) + (A, S))
+        K /= K.sum(axis=-1, keepdims=True)
+        T = (1.0 - strength) * base + strength * K
+        T /= T.sum(axis=-1, keepdims=True)
+        P.append(T)
+        R.append(rng.uniform(size=(S, A)))
+    return NetworkedMDP(graph, P, R, transition_form="local", reward_form="local")
