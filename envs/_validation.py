@@ -44,7 +44,7 @@ class RowSumError(ModelValidationError):
 def as_float_array(x, what):
     """Convert ``x`` to a float64 array, naming ``what`` if that is impossible."""
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        arr = np.array(x, dtype=np.float64)  # a copy: models freeze their arrays, not the caller's
     except (TypeError, ValueError) as exc:
         raise ModelValidationError(f"{what} cannot be converted to a float array: {exc}") from None
     return arr
@@ -73,7 +73,7 @@ def check_finite(arr, what):
     bad = ~np.isfinite(arr)
     if bad.any():
         idx = tuple(int(k) for k in np.argwhere(bad)[0])
-        raise NonFiniteError(f"{what} has a non-finite entry {arr[idx]!r} at index {idx}")
+        raise NonFiniteError(f"{what} has a non-finite entry {float(arr[idx])!r} at index {idx}")
 
 
 def check_distribution_rows(arr, what, atol=ROW_SUM_ATOL):
@@ -86,12 +86,12 @@ def check_distribution_rows(arr, what, atol=ROW_SUM_ATOL):
     neg = arr < 0
     if neg.any():
         idx = tuple(int(k) for k in np.argwhere(neg)[0])
-        raise NegativeProbabilityError(f"{what} has a negative probability {arr[idx]!r} at index {idx}")
+        raise NegativeProbabilityError(f"{what} has a negative probability {float(arr[idx])!r} at index {idx}")
     sums = arr.sum(axis=-1)
     off = np.abs(sums - 1.0) > atol
     if off.any():
         idx = tuple(int(k) for k in np.argwhere(off)[0])
         raise RowSumError(
-            f"{what} row {idx} sums to {sums[idx]!r}, not 1 (tolerance {atol:g}); "
+            f"{what} row {idx} sums to {float(sums[idx])!r}, not 1 (tolerance {atol:g}); "
             f"the last axis must be a probability distribution"
         )

@@ -1,0 +1,391 @@
+"""Rendering verification results: one report per paper and an index.
+
+Layout under the output folder::
+
+    <out>/index.md, index.html          verdict counts per paper, links
+    <out>/rows.csv                       every row of the run (render_all)
+    <out>/<paper>/report.md              markdown; figures referenced as PNG files next to it
+    <out>/<paper>/report.html            one self-contained page (figures embedded)
+    <out>/<paper>/rows.csv               every row of the paper (pandas.read_csv reads it back)
+    <out>/<paper>/<claim id>-<k>.png     figures
+
+A report is rendered from the tidy rows (:func:`verify.run`) and the claims' descriptions
+only, so it can be re-rendered from a saved ``rows.csv``.
+"""
+
+import datetime
+import json
+import platform
+import subprocess
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+
+from verify import HOLDS, NOT_APPLICABLE, VIOLATED, smallest_counterexample, summarize, versions
+
+from . import figures as _figures
+from ._document import Document
+from ._tables import Link, format_value
+
+__all__ = ["render_paper", "render_index", "render_all", "paper_summary", "git_commit", "run_metadata"]
+
+#: Rows shown in a claim's detail table (all rows are in rows.csv).
+MAX_DETAIL_ROWS = 30
+#: Assumption rows shown per claim.
+MAX_ASSUMPTION_ROWS = 40
+
+
+def git_commit(cwd=None):
+    """``git rev-parse HEAD`` of the repository holding this package (``+dirty`` if modified).
+
+    Returns ``"unavailable"`` when git or the repository is missing.
+    """
+    cwd = Path(__file__).resolve().parent if cwd is None else cwd
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unavailable"
+    return head + ("+dirty" if status else "") if head else "unavailable"
+
+
+def run_metadata(rows, metadata=None):
+    """Metadata of a report: the caller's `metadata` then seeds, versions, git commit, time.
+
+    Returns
+    -------
+    dict of str to str
+    """
+    out = {str(k): v for k, v in (metadata or {}).items()}
+    if "seed" in rows and len(rows):
+        out["seeds in rows"] = ", ".join(str(s) for s in sorted(set(rows["seed"].tolist())))
+    if "wall_time" in rows and len(rows):
+        per_instance = rows.drop_duplicates(["claim", "instance"])["wall_time"]
+        out.setdefault("measurement time (s)", round(float(per_instance.sum()), 3))
+    vers = {c.removeprefix("version."): rows[c].iloc[0] for c in rows.columns
+            if c.startswith("version.") and len(rows)} or versions()
+    for k, v in vers.items():
+        out.setdefault(k, v)
+    out.setdefault("matplotlib", matplotlib.__version__)
+    out.setdefault("platform", platform.platform())
+    out.setdefault("git commit", git_commit())
+    out.setdefault("rendered (UTC)",
+                   datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    return out
+
+
+def _json_cell(text):
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return str(text)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items()) or "—"
+    return str(value)
+
+
+def _overall(counts):
+    if counts.get(VIOLATED, 0):
+        return VIOLATED
+    if counts.get(HOLDS, 0):
+        return HOLDS
+    return NOT_APPLICABLE
+
+
+def _claim_figures(claim, rows):
+    if claim is None or claim.figure is None or rows.empty:
+        return []
+    try:
+        figs = claim.figure(rows.reset_index(drop=True))
+    except Exception as exc:
+        raise RuntimeError(f"the figure of claim {claim.id!r} failed: {type(exc).__name__}: {exc}") from exc
+    if figs is None:
+        return []
+    if not isinstance(figs, (list, tuple)):
+        figs = [figs]
+    return list(figs)
+
+
+def _assumption_rows(rows):
+    seen, out = set(), []
+    for inst, text in zip(rows["instance"], rows["assumptions"]):
+        for a in json.loads(text):
+            key = (inst, a["name"], a["holds"], a["measured"])
+            if key not in seen:
+                seen.add(key)
+                measured = float("nan") if a["measured"] is None else a["measured"]
+                out.append([inst, a["name"], bool(a["holds"]), measured, a["required"], a["detail"]])
+    return out
+
+
+def _instance_rows(rows):
+    out = []
+    for inst, group in rows.groupby("instance", sort=False):
+        counts = group["verdict"].value_counts().to_dict()
+        ratio = pd.to_numeric(group["ratio"], errors="coerce")
+        applicable = ratio[group["verdict"] != NOT_APPLICABLE].dropna()
+        worst = group.loc[applicable.idxmax(), "point"] if len(applicable) else None
+        out.append([
+            inst, _json_cell(group["params"].iloc[0]), len(group), int(counts.get(HOLDS, 0)),
+            int(counts.get(VIOLATED, 0)), int(counts.get(NOT_APPLICABLE, 0)),
+            float(applicable.max()) if len(applicable) else float("nan"),
+            _json_cell(worst) if worst is not None else "—",
+        ])
+    return out
+
+
+def _detail_rows(rows):
+    rank = rows["verdict"].map({VIOLATED: 0, HOLDS: 1, NOT_APPLICABLE: 2})
+    ratio = pd.to_numeric(rows["ratio"], errors="coerce").fillna(-float("inf"))
+    order = pd.DataFrame({"rank": rank, "ratio": -ratio}).sort_values(["rank", "ratio"], kind="stable").index
+    shown = rows.loc[order[:MAX_DETAIL_ROWS]]
+    return [
+        [r.instance, _json_cell(r.point), float(r.measured), float(r.bound), float(r.ratio), r.verdict]
+        for r in shown.itertuples(index=False)
+    ]
+
+
+def _verdict_text(rows):
+    counts = rows["verdict"].value_counts().to_dict()
+    overall = _overall(counts)
+    ratio = pd.to_numeric(rows.loc[rows["verdict"] != NOT_APPLICABLE, "ratio"], errors="coerce").dropna()
+    text = (f"{overall} — {counts.get(HOLDS, 0)} holds, {counts.get(VIOLATED, 0)} violated, "
+            f"{counts.get(NOT_APPLICABLE, 0)} not applicable (of {len(rows)} rows)")
+    if len(ratio):
+        text += f"; largest tightness ratio measured/bound where the assumptions hold: {format_value(ratio.max())}"
+    text += "."
+    cx = smallest_counterexample(rows)
+    if cx is not None:
+        params = ", ".join(f"{k}={format_value(v)}" for k, v in cx["params"].items())
+        point = ", ".join(f"{k}={format_value(v)}" for k, v in cx["point"].items()) or "—"
+        text += (f" Smallest counterexample: instance {cx['instance']} ({params}; seed {cx['seed']}) at "
+                 f"{point}: measured {format_value(cx['measured'], 8)} > bound {format_value(cx['bound'], 8)}"
+                 f" (ratio {format_value(cx['ratio'])}).")
+    return overall, text
+
+
+def _claim_section(doc, claim_id, claim, rows, paper_dir, written):
+    doc.heading(f"{claim_id} — {claim.source}" if claim is not None else claim_id, 2)
+    if claim is not None:
+        doc.paragraph(claim.statement, label="Statement.")
+        if claim.latex:
+            doc.latex(claim.latex)
+        if claim.bound is not None:
+            doc.paragraph("(sympy, evaluated with the paper's constants):", label="Bound")
+            doc.latex(claim.bound_latex)
+        doc.code(f"{claim.paper_file}, {claim.source}", label="Source:")
+        if claim.notes:
+            doc.paragraph(claim.notes, label="Notes.")
+    if rows.empty:
+        doc.paragraph("No rows: the claim yielded no instances in this run.", note=True)
+        return NOT_APPLICABLE
+
+    doc.heading("Assumptions", 3)
+    assumption_rows = _assumption_rows(rows)
+    if assumption_rows:
+        note = None
+        if len(assumption_rows) > MAX_ASSUMPTION_ROWS:
+            note = f"{MAX_ASSUMPTION_ROWS} of {len(assumption_rows)} shown; all in rows.csv (column assumptions)."
+        doc.table(["instance", "assumption", "holds", "measured", "required", "detail"],
+                  assumption_rows[:MAX_ASSUMPTION_ROWS], note)
+    else:
+        doc.paragraph("The claim states no hypotheses to measure.", note=True)
+
+    doc.heading("Measured vs bound", 3)
+    doc.table(["instance", "params", "rows", "holds", "violated", "not applicable", "max ratio", "tightest point"],
+              _instance_rows(rows), digits=7)
+    note = ("Rows sorted: violations first, then by tightness ratio measured/bound."
+            + (f" {MAX_DETAIL_ROWS} of {len(rows)} rows shown; all in rows.csv." if len(rows) > MAX_DETAIL_ROWS
+               else ""))
+    doc.table(["instance", "point", "measured", "bound", "ratio", "verdict"], _detail_rows(rows), note, digits=7)
+
+    figs = _claim_figures(claim, rows)
+    if figs:
+        doc.heading("Figures", 3)
+    for k, fig in enumerate(figs, start=1):
+        try:
+            png = _figures.figure_png(fig)
+        finally:
+            _figures.close(fig)
+        name = f"{claim_id}-{k}.png"
+        (paper_dir / name).write_bytes(png)
+        written.append(paper_dir / name)
+        title = fig.axes[0].get_title() if fig.axes and fig.axes[0].get_title() else ""
+        doc.figure(png, name, f"Figure {k} of {claim_id}" + (f": {title}" if title else ""))
+
+    doc.heading("Verdict", 3)
+    overall, text = _verdict_text(rows)
+    doc.paragraph(text, label="Verdict:")
+    return overall
+
+
+def render_paper(paper_id, df, claims, out_dir, metadata=None):
+    """Write the report of one paper.
+
+    Parameters
+    ----------
+    paper_id : str
+        Short paper id (``"qu2020"``).
+    df : DataFrame
+        Tidy rows (:func:`verify.run`); rows of other papers are ignored.
+    claims : iterable of Claim or None
+        Descriptions (statement, LaTeX, bound, figure) of the paper's claims; claims of other
+        papers are ignored, and claims with rows but no description get a bare section.
+    out_dir : path-like
+        Output folder; the paper's files go to ``out_dir/paper_id/``.
+    metadata : dict, optional
+        Run metadata (command line, seed, wall time, ...), completed by :func:`run_metadata`.
+
+    Returns
+    -------
+    dict
+        ``{"markdown": Path, "html": Path, "csv": Path, "figures": [Path, ...]}``.
+    """
+    paper_dir = Path(out_dir) / paper_id
+    paper_dir.mkdir(parents=True, exist_ok=True)
+    rows = df[df["paper"] == paper_id] if "paper" in df else df.iloc[0:0]
+    described = {c.id: c for c in (claims or []) if c.paper == paper_id}
+    claim_ids = list(described) + [c for c in dict.fromkeys(rows["claim"]) if c not in described]
+
+    csv_path = paper_dir / "rows.csv"
+    rows.to_csv(csv_path, index=False)
+
+    doc = Document(f"{paper_id}: verification report")
+    files = sorted({c.paper_file for c in described.values()})
+    if files:
+        doc.code(", ".join(files), label="Paper:")
+    doc.paragraph(
+        "Each claim is checked on small instances where the quantities are computed exactly. "
+        "A row holds when measured ≤ bound (up to floating-point rounding), is violated otherwise, "
+        "and is not applicable when a hypothesis of the statement fails on the instance "
+        "(measured and bound are still recorded).",
+    )
+    summary = summarize(rows) if not rows.empty else None
+    table = []
+    for cid in claim_ids:
+        source = described[cid].source if cid in described else ""
+        if summary is not None and cid in set(summary["claim"]):
+            s = summary[summary["claim"] == cid].iloc[0]
+            table.append([cid, source, int(s["rows"]), int(s[HOLDS]), int(s[VIOLATED]), int(s[NOT_APPLICABLE]),
+                          float(s["max_ratio"]), s["verdict"]])
+        else:
+            table.append([cid, source, 0, 0, 0, 0, float("nan"), NOT_APPLICABLE])
+    doc.heading("Summary", 2)
+    doc.table(["claim", "source", "rows", "holds", "violated", "not applicable", "max ratio", "verdict"], table,
+              "max ratio: the largest measured/bound among rows whose assumptions hold (≤ 1 when the claim holds).",
+              digits=7)
+
+    written = []
+    for cid in claim_ids:
+        _claim_section(doc, cid, described.get(cid), rows[rows["claim"] == cid], paper_dir, written)
+
+    doc.heading("Run metadata", 2)
+    meta = run_metadata(rows, metadata)
+    doc.table(["key", "value"], [[k, str(v)] for k, v in meta.items()])
+    doc.paragraph(f"All {len(rows)} rows: rows.csv (pandas.read_csv).", note=True)
+
+    md_path, html_path = paper_dir / "report.md", paper_dir / "report.html"
+    md_path.write_text(doc.to_markdown(), encoding="utf-8")
+    html_path.write_text(doc.to_html(), encoding="utf-8")
+    return {"markdown": md_path, "html": html_path, "csv": csv_path, "figures": written}
+
+
+def paper_summary(paper_id, df, paths=None):
+    """Verdict counts of one paper, for :func:`render_index`.
+
+    Returns
+    -------
+    dict
+        ``paper, claims, rows, holds, violated, not applicable, claims violated, verdict`` and
+        the `paths` of :func:`render_paper` (``markdown``, ``html``).
+    """
+    rows = df[df["paper"] == paper_id] if "paper" in df else df.iloc[0:0]
+    counts = rows["verdict"].value_counts().to_dict()
+    by_claim = summarize(rows) if not rows.empty else None
+    out = {
+        "paper": paper_id,
+        "claims": 0 if by_claim is None else len(by_claim),
+        "rows": len(rows),
+        HOLDS: int(counts.get(HOLDS, 0)),
+        VIOLATED: int(counts.get(VIOLATED, 0)),
+        NOT_APPLICABLE: int(counts.get(NOT_APPLICABLE, 0)),
+        "claims violated": 0 if by_claim is None else int((by_claim["verdict"] == VIOLATED).sum()),
+        "verdict": _overall(counts),
+    }
+    out.update({k: v for k, v in (paths or {}).items() if k in ("markdown", "html")})
+    return out
+
+
+def render_index(out_dir, summaries, metadata=None):
+    """Write ``out_dir/index.md`` and ``out_dir/index.html``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+    summaries : iterable of dict
+        :func:`paper_summary` dicts; ``markdown``/``html`` paths are linked relative to
+        `out_dir`.
+    metadata : dict, optional
+        Shown below the table.
+
+    Returns
+    -------
+    dict
+        ``{"markdown": Path, "html": Path}``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def rel(path):
+        p = Path(path)
+        try:
+            return p.resolve().relative_to(out_dir.resolve()).as_posix()
+        except ValueError:
+            return p.as_posix()
+
+    headers = ["paper", "claims", "rows", "holds", "violated", "not applicable", "claims violated", "verdict"]
+    md_rows, html_rows = [], []
+    for s in summaries:
+        base = [s.get(h, "") if h != "paper" else s["paper"] for h in headers]
+        md_rows.append(base[:1] + base[1:] + [Link("report", rel(s["markdown"])) if "markdown" in s else ""])
+        html_rows.append(base[:1] + base[1:] + [Link("report", rel(s["html"])) if "html" in s else ""])
+
+    def build(rows):
+        doc = Document("netmarl-verify: verification reports")
+        doc.paragraph("Claims of the papers checked against exact ground truth on small instances. "
+                      "A paper is 'violated' if any row of any of its claims is.")
+        doc.table(headers + ["report"], rows)
+        if metadata:
+            doc.heading("Run", 2)
+            doc.table(["key", "value"], [[str(k), str(v)] for k, v in metadata.items()])
+        return doc
+
+    md_path, html_path = out_dir / "index.md", out_dir / "index.html"
+    md_path.write_text(build(md_rows).to_markdown(), encoding="utf-8")
+    html_path.write_text(build(html_rows).to_html(), encoding="utf-8")
+    return {"markdown": md_path, "html": html_path}
+
+
+def render_all(df, claims, out_dir, metadata=None):
+    """Reports of every paper in `claims` or `df`, the index and ``out_dir/rows.csv``.
+
+    Returns
+    -------
+    dict
+        ``{"papers": {paper: render_paper paths}, "index": render_index paths, "csv": Path}``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    claims = list(claims or [])
+    papers = list(dict.fromkeys([c.paper for c in claims] + (list(df["paper"]) if "paper" in df else [])))
+    csv_path = out_dir / "rows.csv"
+    df.to_csv(csv_path, index=False)
+    paths, summaries = {}, []
+    for paper in papers:
+        paths[paper] = render_paper(paper, df, claims, out_dir, metadata)
+        summaries.append(paper_summary(paper, df, paths[paper]))
+    index = render_index(out_dir, summaries, metadata)
+    return {"papers": paths, "index": index, "csv": csv_path}

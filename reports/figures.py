@@ -1,0 +1,199 @@
+r"""Figures of the reports (matplotlib, Agg backend).
+
+Two shapes recur in the papers' claims:
+
+- **decay vs distance** (:func:`decay_plot`): a quantity that should decay like
+  :math:`c\rho^{\kappa+1}` drawn on a log axis against :math:`\kappa`, with the bound;
+  several random instances become a median line with a 10%-90% band;
+- **error vs iterations** (:func:`loglog_error`): an optimisation or estimation error on
+  log-log axes, with the fitted slope and the claimed slope (e.g. -1 for :math:`O(1/T)`).
+
+The helpers build :class:`matplotlib.figure.Figure` objects directly (not through pyplot), so
+no global figure list grows during a report; :func:`figure_png` renders one to PNG bytes and
+:func:`close` releases a figure whichever way it was made. Non-positive values cannot be drawn
+on a log axis: they are masked (an exact computation can give exactly 0 beyond the graph
+diameter), never clipped to an invented small value.
+"""
+
+import io
+import warnings
+from collections.abc import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (after selecting the backend)
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from verify._fit import fit_loglog_slope  # noqa: E402
+
+__all__ = ["decay_plot", "loglog_error", "figure_png", "close", "new_figure"]
+
+DEFAULT_BAND = (0.1, 0.9)
+
+
+def new_figure(figsize=(6.0, 4.0)):
+    """A new pyplot-free figure with one axes; returns ``(fig, ax)``."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _positive(y):
+    y = np.array(y, dtype=float)
+    y[~(y > 0)] = np.nan
+    return y
+
+
+def _median_band(values, band):
+    """Median over rows and the quantile band of a (runs, points) array (NaN-aware)."""
+    values = np.asarray(values, dtype=float)
+    if values.ndim == 1:
+        return values, None, None
+    if values.ndim != 2:
+        raise ValueError(f"curves must be 1-D (points,) or 2-D (runs, points), got shape {values.shape}")
+    with warnings.catch_warnings():  # all-NaN columns give NaN, which is what we want
+        warnings.simplefilter("ignore", RuntimeWarning)
+        median = np.nanmedian(values, axis=0)
+        if band is None or values.shape[0] < 2:
+            return median, None, None
+        lo, hi = np.nanquantile(values, band, axis=0)
+    return median, lo, hi
+
+
+def _series(data, default_label):
+    if isinstance(data, Mapping):
+        return list(data.items())
+    return [(default_label, data)]
+
+
+def _draw_curves(ax, x, data, default_label, band, lower=None, upper=None):
+    for k, (label, values) in enumerate(_series(data, default_label)):
+        median, lo, hi = _median_band(values, band)
+        if median.shape[-1] != x.shape[0]:
+            raise ValueError(f"series {label!r} has {median.shape[-1]} points for {x.shape[0]} x values")
+        color = f"C{k}"
+        n_runs = np.asarray(values).shape[0] if np.ndim(values) == 2 else 1
+        text = f"{label} (median of {n_runs})" if lo is not None else label
+        ax.plot(x, _positive(median), marker="o", ms=3, color=color, label=text)
+        if k == 0 and lower is not None and upper is not None:
+            lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        if lo is not None:
+            lo_p, hi_p = _positive(lo), _positive(hi)
+            ax.fill_between(x, lo_p, hi_p, color=color, alpha=0.2, linewidth=0,
+                            label=f"{int(round(100 * band[0]))}%-{int(round(100 * band[1]))}%"
+                            if band is not None else "band")
+
+
+def decay_plot(kappas, measured, bound=None, *, band=DEFAULT_BAND, lower=None, upper=None,
+               label="measured", bound_label="bound", xlabel=r"$\kappa$", ylabel="value",
+               title=None, ax=None):
+    r"""Measured decay against :math:`\kappa` on a log axis, with the bound.
+
+    Parameters
+    ----------
+    kappas : array_like, shape (K,)
+        Distances / truncation radii (x axis).
+    measured : array_like, shape (K,) or (R, K), or mapping of label to such arrays
+        One curve, or R curves (random instances or seeds) drawn as their median with a
+        quantile band; a mapping draws several series.
+    bound : array_like (K,), callable, mapping of label to those, or None
+        The bound at each :math:`\kappa` (a callable is called with the kappas array); drawn
+        dashed.
+    band : (float, float) or None
+        Quantiles of the band for 2-D `measured` (default 10%-90%); None for no band.
+    lower, upper : array_like, shape (K,), optional
+        Precomputed band of the first series (e.g. quantiles computed elsewhere).
+    label, bound_label, xlabel, ylabel, title : str
+    ax : matplotlib.axes.Axes, optional
+        Draw into this axes instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if ax is None:
+        fig, ax = new_figure()
+    else:
+        fig = ax.figure
+    x = np.asarray(kappas, dtype=float)
+    _draw_curves(ax, x, measured, label, band, lower, upper)
+    if bound is not None:
+        for k, (blabel, b) in enumerate(_series(bound, bound_label)):
+            y = b(x) if callable(b) else np.broadcast_to(np.asarray(b, dtype=float), x.shape)
+            ax.plot(x, _positive(y), linestyle="--", color="black" if k == 0 else f"C{k + 5}", label=blabel)
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def loglog_error(iterations, errors, fitted_slope=None, claimed_slope=None, *, band=DEFAULT_BAND,
+                 label="error", xlabel="iteration $t$", ylabel="error", title=None, ax=None):
+    r"""Error against iterations on log-log axes, with the fitted and the claimed slopes.
+
+    Both reference lines go through the geometric centre of the (median) data, so they are
+    the least-squares line (fitted) and the claimed rate at the same level: the eye compares
+    slopes only.
+
+    Parameters
+    ----------
+    iterations : array_like, shape (T,)
+        Positive iteration counts.
+    errors : array_like, shape (T,) or (R, T)
+        Errors; several runs are drawn as their median with a quantile band.
+    fitted_slope : float, optional
+        Fitted slope; computed with :func:`verify.fit_loglog_slope` on the median if None.
+    claimed_slope : float, optional
+        The paper's rate exponent (e.g. -1 for :math:`O(1/T)`, -0.5 for :math:`O(1/\sqrt T)`).
+    band, label, xlabel, ylabel, title, ax
+        As in :func:`decay_plot`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if ax is None:
+        fig, ax = new_figure()
+    else:
+        fig = ax.figure
+    t = np.asarray(iterations, dtype=float)
+    _draw_curves(ax, t, errors, label, band)
+    median = _median_band(errors, None)[0]
+    if fitted_slope is None:
+        fitted_slope = fit_loglog_slope(t, median)
+    ok = (t > 0) & (median > 0) & np.isfinite(median)
+    if ok.sum() >= 1:
+        lx, ly = np.log(t[ok]), np.log(median[ok])
+        cx, cy = lx.mean(), ly.mean()
+        ts = t[ok]
+        for slope, style, name in ((fitted_slope, "-.", "fitted"), (claimed_slope, "--", "claimed")):
+            if slope is not None and np.isfinite(slope):
+                ax.plot(ts, np.exp(cy + slope * (np.log(ts) - cx)), linestyle=style,
+                        color="black" if name == "claimed" else "C3", label=f"{name} slope {slope:.3g}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def figure_png(fig, dpi=110):
+    """PNG bytes of `fig`."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def close(fig):
+    """Release `fig` (also removes it from pyplot's list if pyplot made it)."""
+    plt.close(fig)

@@ -1,0 +1,112 @@
+"""End-to-end report rendering on the toy claims."""
+
+import base64
+import json
+import re
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+import reports
+from reports import paper_summary, render_all, render_index, render_paper
+
+
+def test_render_paper_files(toy_rows, toy_registry, tmp_path):
+    paths = render_paper("toy", toy_rows, toy_registry.claims(), tmp_path, {"command": "pytest", "seed": 0})
+    assert paths["markdown"] == tmp_path / "toy" / "report.md"
+    for key in ("markdown", "html", "csv"):
+        assert paths[key].is_file()
+    assert [p.name for p in paths["figures"]] == ["toy.geometric-1.png"]
+    assert paths["figures"][0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert plt.get_fignums() == []  # figures are closed
+
+
+def test_markdown_content(toy_rows, toy_registry, tmp_path):
+    md = render_paper("toy", toy_rows, toy_registry.claims(), tmp_path, {"command": "pytest"})["markdown"]
+    text = md.read_text()
+    for expected in (
+        "## toy.geometric — Eq. (1)",
+        "## toy.geometric_wrong_constant — Eq. (2)",
+        r"\sum_{k=0}^{K} a r^k \le \frac{a}{1-r}",  # statement LaTeX
+        r"\frac{a}{1 - r}",  # sympy.latex of the bound
+        "| instance | assumption | holds | measured | required | detail |",
+        "| r=1.5 | 0 <= r < 1 | no | 1.5 | < 1 | the series converges |",
+        "![Figure 1 of toy.geometric",
+        "(toy.geometric-1.png)",
+        "violated — 3 holds, 3 violated, 3 not applicable (of 9 rows)",
+        "Smallest counterexample: instance r=0.3",
+        "holds — 6 holds, 0 violated, 3 not applicable (of 9 rows)",
+        "## Run metadata",
+        "| command | pytest |",
+        "| git commit |",
+        "| numpy |",
+    ):
+        assert expected in text, expected
+    # every image the markdown references exists next to it
+    for name in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text):
+        assert (md.parent / name).is_file()
+
+
+def test_html_is_self_contained(toy_rows, toy_registry, tmp_path):
+    paths = render_paper("toy", toy_rows, toy_registry.claims(), tmp_path)
+    html = paths["html"].read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(images) == 1
+    assert base64.b64decode(images[0]) == paths["figures"][0].read_bytes()
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)
+    assert "<script" not in html and "<link" not in html
+    assert "$$ \\frac{a}{1 - r} $$" in html
+    assert 'class="violated"' in html and 'class="holds"' in html and 'class="na"' in html
+
+
+def test_csv_round_trip(toy_rows, toy_registry, tmp_path):
+    csv = render_paper("toy", toy_rows, toy_registry.claims(), tmp_path)["csv"]
+    back = pd.read_csv(csv)
+    for column in ("claim", "verdict", "measured", "bound"):
+        assert back[column].tolist() == toy_rows[column].tolist(), column
+    assert_frame_equal(back, toy_rows.reset_index(drop=True), check_dtype=False)
+    # JSON cells decode back to the parameters and points
+    assert [json.loads(p) for p in back["point"]] == [json.loads(p) for p in toy_rows["point"]]
+
+
+def test_render_all_and_index(toy_rows, toy_registry, tmp_path):
+    out = render_all(toy_rows, toy_registry.claims(), tmp_path, {"command": "pytest"})
+    assert set(out["papers"]) == {"toy"}
+    md = out["index"]["markdown"].read_text()
+    html = out["index"]["html"].read_text()
+    assert "| toy | 2 | 18 | 9 | 3 | 6 | 1 | violated | [report](toy/report.md) |" in md
+    assert '<a href="toy/report.html">report</a>' in html
+    assert len(pd.read_csv(out["csv"])) == 18
+
+
+def test_summary_counts(toy_rows):
+    s = paper_summary("toy", toy_rows)
+    assert (s["claims"], s["rows"], s["holds"], s["violated"], s["not applicable"]) == (2, 18, 9, 3, 6)
+    assert s["verdict"] == "violated" and s["claims violated"] == 1
+
+
+def test_render_from_rows_only(toy_rows, tmp_path):
+    # Without claim descriptions (e.g. re-rendering a saved rows.csv) every claim still gets a section.
+    paths = render_paper("toy", toy_rows, None, tmp_path)
+    text = paths["markdown"].read_text()
+    assert "## toy.geometric\n" in text and "## toy.geometric_wrong_constant\n" in text
+    assert paths["figures"] == []
+
+
+def test_index_of_nothing(tmp_path):
+    out = render_index(tmp_path, [])
+    assert "| paper |" in out["markdown"].read_text()
+
+
+def test_failing_figure_names_the_claim(toy_rows, toy_registry, tmp_path):
+    claim = toy_registry.get("toy.geometric")
+    claim.figure = lambda rows: 1 / 0
+    with pytest.raises(RuntimeError, match="toy.geometric"):
+        render_paper("toy", toy_rows, [claim], tmp_path)
+
+
+def test_git_commit_tolerates_missing_repository(tmp_path):
+    assert reports.git_commit(tmp_path) == "unavailable"

@@ -1,0 +1,129 @@
+"""The command line ``python -m verify``: subprocesses for the real entry point, in-process
+``main(argv, registry=...)`` for the rest (faster)."""
+
+import json
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import verify
+from verify import EXTRA_CLAIMS_ENV, Registry
+from verify._cli import main
+
+import _toy_claims
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+JSON_KEYS = {"claim", "verdict", "measured", "bound", "ratio", "params", "seed"}
+
+
+def _python_m_verify(*args, toy=False):
+    env = {k: v for k, v in os.environ.items() if k != EXTRA_CLAIMS_ENV}
+    env["OPENBLAS_NUM_THREADS"] = "1"
+    if toy:
+        env["PYTHONPATH"] = os.pathsep.join([str(HERE)] + [p for p in [env.get("PYTHONPATH")] if p])
+        env[EXTRA_CLAIMS_ENV] = "_toy_claims:register_toy_claims"
+    return subprocess.run([sys.executable, "-m", "verify", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+# -- subprocesses -----------------------------------------------------------------------------
+
+def test_help_and_no_arguments_print_help():
+    for args in (["--help"], []):
+        proc = _python_m_verify(*args)
+        assert proc.returncode == 0, proc.stderr
+        assert "usage: python -m verify" in proc.stdout
+        for command in ("list", "run", "report", "bench"):
+            assert command in proc.stdout
+
+
+def test_list_does_not_show_test_claims():
+    proc = _python_m_verify("list")
+    assert proc.returncode == 0, proc.stderr
+    assert "toy." not in proc.stdout
+
+
+def test_run_json_lines_with_extra_claims_module():
+    proc = _python_m_verify("run", "toy", "--quick", "--json", "--seed", "2", toy=True)
+    assert proc.returncode == 0, proc.stderr  # exit 0 although toy.geometric_wrong_constant is violated
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(rows) == 18
+    for row in rows:
+        assert JSON_KEYS <= set(row)
+        assert row["seed"] == 2 and isinstance(row["params"], dict)
+    assert {r["verdict"] for r in rows} == {"holds", "violated", "not applicable"}
+
+
+def test_unknown_id_fails_with_a_clear_message():
+    proc = _python_m_verify("run", "nosuch.thm9", "--quick")
+    assert proc.returncode == 2
+    assert "unknown claim or paper 'nosuch.thm9'" in proc.stderr
+    assert proc.stdout == ""
+
+
+# -- in process -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("command", ["list", "run", "report"])
+def test_subcommand_help(command, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    assert f"usage: python -m verify {command}" in capsys.readouterr().out
+
+
+def test_run_table_and_csv(toy_registry, tmp_path, capsys):
+    assert main(["run", "toy", "--quick", "--out", str(tmp_path)], registry=toy_registry) == 0
+    out = capsys.readouterr().out
+    assert "toy.geometric_wrong_constant" in out and "violated" in out and "K=20" in out
+    df = pd.read_csv(tmp_path / "rows.csv")
+    assert len(df) == 18 and set(df["verdict"]) == {"holds", "violated", "not applicable"}
+
+
+def test_run_json_in_process(toy_registry, capsys):
+    assert main(["run", "toy.geometric", "--quick", "--json"], registry=toy_registry) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(rows) == 9 and all(JSON_KEYS <= set(r) for r in rows)
+
+
+def test_list_json(toy_registry, capsys):
+    assert main(["list", "--json"], registry=toy_registry) == 0
+    items = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [i["id"] for i in items] == ["toy.geometric", "toy.geometric_wrong_constant"]
+    assert items[0]["bound"] == r"\frac{a}{1 - r}"
+
+
+def test_report_command(toy_registry, tmp_path, capsys):
+    assert main(["report", "toy", "--quick", "--out", str(tmp_path)], registry=toy_registry) == 0
+    for path in ("index.md", "index.html", "rows.csv", "toy/report.md", "toy/report.html", "toy/rows.csv",
+                 "toy/toy.geometric-1.png"):
+        assert (tmp_path / path).is_file(), path
+    assert "report.html" in capsys.readouterr().out
+    assert "python -m verify report toy --quick" in (tmp_path / "toy/report.md").read_text()
+
+
+def test_claim_failure_exit_code(capsys):
+    registry = Registry([_toy_claims.make_broken_claim()])
+    assert main(["run", "toy", "--quick"], registry=registry) == 1
+    assert "toy.broken" in capsys.readouterr().err
+
+
+def test_bad_seed_is_a_usage_error(toy_registry):
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "toy", "--seed", "-1"], registry=toy_registry)
+    assert exc.value.code == 2
+
+
+def test_bench_delegates_remaining_arguments(monkeypatch):
+    seen = []
+    fake = types.ModuleType("verify._bench")
+    fake.main = lambda argv: seen.append(argv) or 5
+    monkeypatch.setitem(sys.modules, "verify._bench", fake)
+    monkeypatch.setattr(verify, "_bench", fake, raising=False)
+    assert main(["bench", "--help", "--size", "3"]) == 5
+    assert seen == [["--help", "--size", "3"]]

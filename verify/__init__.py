@@ -1,0 +1,105 @@
+"""Verification of the papers' claims against exact ground truth.
+
+A claim (:class:`Claim`) is a statement of a paper turned into a check: instances, measured
+assumptions, an exactly measured quantity and the paper's bound, a verdict per row ("holds",
+"violated", "not applicable"). Claims live in ``verify/claims/<paper>.py`` and register at
+import; :func:`run` checks a claim, a paper or all of them and returns a tidy DataFrame; the
+command line is ``python -m verify {list,run,report,bench}``.
+
+Extra claim modules can be added with the environment variable ``NETMARL_VERIFY_EXTRA_CLAIMS``
+(see :mod:`verify._registry`).
+"""
+
+from ._claims import (
+    DEFAULT_RTOL,
+    HOLDS,
+    NOT_APPLICABLE,
+    VERDICTS,
+    VIOLATED,
+    Assumption,
+    CheckResult,
+    Claim,
+    Instance,
+    Measurement,
+    bound_latex,
+    evaluate_bound,
+    tightness_ratio,
+    verdict,
+)
+from ._fit import fit_exponential_rate, fit_loglog_slope
+from ._json import dumps as json_dumps
+from ._json import loads as json_loads
+from ._registry import (
+    EXTRA_CLAIMS_ENV,
+    REGISTRY,
+    Registry,
+    UnknownClaimError,
+    claims_for,
+    get_claim,
+    list_claims,
+    load_all,
+    load_extra_claims,
+    register,
+    unregister,
+)
+from ._run import (
+    CORE_COLUMNS,
+    ClaimError,
+    check_instance,
+    instance_rng,
+    run,
+    run_checks,
+    run_claim,
+    smallest_counterexample,
+    summarize,
+    to_frame,
+    versions,
+)
+
+__all__ = [
+    # claims and verdicts
+    "Claim",
+    "Assumption",
+    "Instance",
+    "Measurement",
+    "CheckResult",
+    "VERDICTS",
+    "HOLDS",
+    "VIOLATED",
+    "NOT_APPLICABLE",
+    "DEFAULT_RTOL",
+    "verdict",
+    "tightness_ratio",
+    "evaluate_bound",
+    "bound_latex",
+    # registry
+    "Registry",
+    "REGISTRY",
+    "EXTRA_CLAIMS_ENV",
+    "UnknownClaimError",
+    "register",
+    "unregister",
+    "get_claim",
+    "claims_for",
+    "list_claims",
+    "load_all",
+    "load_extra_claims",
+    # running
+    "ClaimError",
+    "CORE_COLUMNS",
+    "instance_rng",
+    "check_instance",
+    "run_claim",
+    "run_checks",
+    "run",
+    "to_frame",
+    "versions",
+    "summarize",
+    "smallest_counterexample",
+    # fitting
+    "fit_exponential_rate",
+    "fit_loglog_slope",
+    # JSON cells
+    "json_dumps",
+    "json_loads",
+]

@@ -1,0 +1,97 @@
+r"""Fitting decay rates and convergence orders.
+
+Exponential decay. The papers bound a quantity by :math:`c\rho^{\kappa+1}` (qu2020) or
+:math:`c\phi^{\kappa}` (ying2023). :func:`fit_exponential_rate` fits
+:math:`\log v_\kappa \approx \log c + \kappa \log\rho` by least squares and returns
+:math:`\hat\rho = e^{\text{slope}}` (and :math:`\hat c` for the :math:`c\rho^\kappa`
+convention: for qu2020's convention divide it by :math:`\hat\rho`).
+
+Power laws. :func:`fit_loglog_slope` fits :math:`\log y \approx b + s \log x` (an
+:math:`O(1/T)` rate shows :math:`s \approx -1`).
+
+Non-positive and non-finite values are left out (an exact computation can give exactly 0 beyond
+the graph diameter); with fewer than two usable points, or a single abscissa, the fit is NaN.
+"""
+
+import numpy as np
+
+__all__ = ["fit_exponential_rate", "fit_loglog_slope"]
+
+
+def _line_fit(x, y):
+    """Least-squares slope and intercept of y on x, or (nan, nan)."""
+    if x.size < 2 or np.ptp(x) == 0:
+        return np.nan, np.nan
+    xm, ym = x.mean(), y.mean()
+    slope = np.sum((x - xm) * (y - ym)) / np.sum((x - xm) ** 2)
+    return float(slope), float(ym - slope * xm)
+
+
+def _pairs(x, y, name_x, name_y):
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape:
+        raise ValueError(f"`{name_x}` and `{name_y}` must have the same length, got {x.size} and {y.size}")
+    return x, y
+
+
+def fit_exponential_rate(kappas, values, *, return_constant=False):
+    r"""Fitted decay rate :math:`\hat\rho` of :math:`v_\kappa \approx c\,\rho^\kappa`.
+
+    Parameters
+    ----------
+    kappas : array_like, shape (K,)
+        Distances / truncation radii.
+    values : array_like, shape (K,)
+        Measured quantities; non-positive or non-finite entries are ignored.
+    return_constant : bool
+        Also return :math:`\hat c`.
+
+    Returns
+    -------
+    rho : float
+        NaN if fewer than two positive values at distinct kappas.
+    c : float
+        Only if `return_constant`.
+
+    Examples
+    --------
+    >>> k = np.arange(6)
+    >>> rho, c = fit_exponential_rate(k, 3.0 * 0.5 ** k, return_constant=True)
+    >>> bool(np.isclose(rho, 0.5)), bool(np.isclose(c, 3.0))
+    (True, True)
+    """
+    k, v = _pairs(kappas, values, "kappas", "values")
+    ok = np.isfinite(k) & np.isfinite(v) & (v > 0)
+    slope, intercept = _line_fit(k[ok], np.log(v[ok]))
+    rho, c = float(np.exp(slope)), float(np.exp(intercept))
+    return (rho, c) if return_constant else rho
+
+
+def fit_loglog_slope(x, y, *, return_intercept=False):
+    r"""Least-squares slope of :math:`\log y` against :math:`\log x`.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (K,)
+        Points with ``x > 0`` and ``y > 0`` are used, others ignored.
+    return_intercept : bool
+        Also return the intercept :math:`b` (natural logarithms).
+
+    Returns
+    -------
+    slope : float
+        NaN if fewer than two usable points.
+    intercept : float
+        Only if `return_intercept`.
+
+    Examples
+    --------
+    >>> t = np.array([10.0, 100.0, 1000.0])
+    >>> bool(np.isclose(fit_loglog_slope(t, 5.0 / t), -1.0))
+    True
+    """
+    x, y = _pairs(x, y, "x", "y")
+    ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    slope, intercept = _line_fit(np.log(x[ok]), np.log(y[ok]))
+    return (slope, intercept) if return_intercept else slope
