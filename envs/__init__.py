@@ -4,7 +4,7 @@ Global states and joint actions are enumerated with ``np.ravel_multi_index(local
 agent 0 is the most significant digit.
 """
 
-from ._instances import LocalTabularPolicy, coloring_mdp, coloring_state, coupled_networked_mdp
+from ._instances import LocalTabularPolicy, coloring_mdp, coloring_state, copy_chain_mdp, coupled_networked_mdp
 from ._generators import grid_graph, qu2020_grid, qu2020_line, random_networked_mdp
 from ._memory import MemoryBudgetError, check_memory, format_bytes, memory_budget
 from ._networked import REWARD_FORMS, TRANSITION_FORMS, NetworkedMDP
@@ -27,6 +27,7 @@ __all__ = [
     "coloring_mdp",
     "coloring_state",
     "coupled_networked_mdp",
+    "copy_chain_mdp",
     "TabularSoftmaxPolicy",
     "softmax",
     "check_policy_table",

@@ -108,3 +108,51 @@ def coupled_networked_mdp(graph, strength, state_size=2, action_size=2, rng=None
         P.append(T)
         R.append(rng.uniform(size=(S, A)))
     return NetworkedMDP(graph, P, R, transition_form="local", reward_form="local")
+
+
+def copy_chain_mdp(n, rho, rbar=1.0, signed=False, action_size=1):
+    r"""A line on which qu2020 Theorem 1's TV bound is attained exactly.
+
+    Binary local states on the path ``0 - 1 - ... - n-1``. Agent ``i < n-1`` copies the state of
+    its right neighbour with probability :math:`\rho` and otherwise draws a uniform state; the
+    last agent keeps its own state with probability :math:`\rho`, otherwise uniform. Actions
+    have no effect. Then :math:`C_{i,i+1} = \rho` (``i < n-1``), :math:`C_{n-1,n-1} = \rho` and
+    every other entry is 0, so :math:`\max_i\sum_j C_{ij} = \rho`; two initial states that differ
+    on every agent outside :math:`N_0^\kappa` give :math:`TV(\pi_{t,0}, \tilde\pi_{t,0}) = \rho^t`
+    for :math:`t > \kappa` — Lemma 3 with equality.
+
+    Agent 0's reward is :math:`\bar r\, s_0 \in \{0, \bar r\}` (``signed=False``) or
+    :math:`\bar r(2 s_0 - 1) \in \{-\bar r, \bar r\}` (``signed=True``); other agents get 0.
+    Both satisfy :math:`|r_i| \le \bar r`, Theorem 1's hypothesis.
+
+    Returns
+    -------
+    NetworkedMDP
+    """
+    import networkx as nx
+
+    n = int(n)
+    if n < 2:
+        raise ValueError(f"copy_chain_mdp needs n >= 2 agents, got {n}")
+    rho = float(rho)
+    if not 0.0 <= rho <= 1.0:
+        raise ValueError(f"rho must be in [0, 1], got {rho}")
+    A = int(action_size)
+    graph = nx.path_graph(n)
+    P, R = [], []
+    for i in range(n):
+        Ni = sorted({i} | set(graph.neighbors(i)))
+        source = i + 1 if i < n - 1 else i
+        T = np.empty((2,) * len(Ni) + (A, 2))
+        for idx in np.ndindex(*((2,) * len(Ni))):
+            x = idx[Ni.index(source)]
+            row = np.full(2, (1.0 - rho) / 2)
+            row[x] += rho
+            T[idx] = row
+        P.append(T)
+        if i == 0:
+            r = rbar * (2.0 * np.arange(2) - 1.0) if signed else rbar * np.arange(2, dtype=float)
+            R.append(np.repeat(r[:, None], A, axis=1))
+        else:
+            R.append(np.zeros((2, A)))
+    return NetworkedMDP(graph, P, R, transition_form="local", reward_form="local")
