@@ -142,7 +142,7 @@ def _decay_figure(rows, title_prefix):
     ok = rows[rows["instance"].str.contains("copy-chain|coupled", regex=True)]
     for name in ok["instance"].unique()[:4]:
         sub = ok[(ok["instance"] == name) & (ok["point.i"] == 0) & (ok["point.policy"] == 0)]
-        if "point.gamma" in sub:
+        if "point.gamma" in sub and sub["point.gamma"].notna().any():
             sub = sub[sub["point.gamma"] == sub["point.gamma"].max()]
         if sub.empty:
             continue
