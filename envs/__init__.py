@@ -18,6 +18,15 @@ from ._validation import (
     RowSumError,
     ShapeError,
 )
+from ._wireless import (
+    AlohaTuning,
+    LocalPolicySampler,
+    Rollout,
+    WirelessNetwork,
+    simulate,
+    simulator_throughput,
+    tune_aloha,
+)
 
 __all__ = [
     "NetworkedMDP",
@@ -47,4 +56,11 @@ __all__ = [
     "check_memory",
     "memory_budget",
     "format_bytes",
+    "WirelessNetwork",
+    "LocalPolicySampler",
+    "Rollout",
+    "simulate",
+    "AlohaTuning",
+    "tune_aloha",
+    "simulator_throughput",
 ]
