@@ -63,23 +63,44 @@ def run_exact_case(n, backend, threads, seed=0, n_pairs=1000):
     }
 
 
+def run_simulator_case(threads, seed=0, batch=1024, steps=400):
+    """Wireless 5 x 5 grid simulator (qu2020 App. E): uniform policy sampled in batch + step."""
+    from threadpoolctl import threadpool_limits
+
+    import envs
+
+    with threadpool_limits(limits=threads):
+        net = envs.WirelessNetwork(5, 5, seed=seed)
+        t0 = time.perf_counter()
+        rate = envs.simulator_throughput(net, batch=batch, steps=steps, rng=seed)
+        wall = time.perf_counter() - t0
+    return {"case": "simulator", "n": net.n, "backend": f"B={batch}", "agent_steps_per_s": rate,
+            "total_s": wall, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+CASES = {"exact": None, "simulator": run_simulator_case}
+
+
 def _child(args):
-    res = run_exact_case(args.n, args.backend, args.threads, args.seed)
+    if args.case == "exact":
+        res = run_exact_case(args.n, args.backend, args.threads, args.seed)
+    else:
+        res = CASES[args.case](args.threads, args.seed)
     print(json.dumps(res))
 
 
-def _run_in_subprocess(n, backend, threads, seed, timeout):
+def _run_in_subprocess(n, backend, threads, seed, timeout, case="exact"):
     cmd = [sys.executable, "-c", "import sys; from verify._bench import main; sys.exit(main(sys.argv[1:]))",
-           "--child", "--n", str(n), "--backend", backend,
+           "--child", "--case", case, "--n", str(n), "--backend", backend,
            "--threads", str(threads), "--seed", str(seed)]
     env = dict(os.environ)
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
-        return {"case": "exact", "n": n, "backend": backend, "error": f"timeout after {timeout}s"}
+        return {"case": case, "n": n, "backend": backend, "error": f"timeout after {timeout}s"}
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or ["?"])[-1]
-        return {"case": "exact", "n": n, "backend": backend, "error": last}
+        return {"case": case, "n": n, "backend": backend, "error": last}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -88,6 +109,8 @@ def _format(rows):
            f"{'grad':>7} {'total s':>8} {'peak MiB':>9} {'residual':>9}  goal"
     lines = [head, "-" * len(head)]
     for r in rows:
+        if r["case"] != "exact" and "error" not in r:
+            continue
         if "error" in r:
             lines.append(f"{r['case']:<6} {r['n']:>3} {r['backend']:<7}  ERROR: {r['error']}")
             continue
@@ -98,6 +121,14 @@ def _format(rows):
             f"{r['evaluate_s']:>9.3f} {r['q_all_agents_s']:>8.3f} {r['gradient_s']:>7.3f} {r['total_s']:>8.3f} "
             f"{r['peak_rss_mib']:>9.0f} {r['max_residual']:>9.1e}  {gtxt}"
         )
+    other = [r for r in rows if r["case"] != "exact" and "error" not in r]
+    if other:
+        lines.append("")
+        head = f"{'case':<10} {'n':>3} {'setting':<22} {'agent-steps/s':>14} {'wall s':>8} {'peak MiB':>9}  notes"
+        lines += [head, "-" * len(head)]
+        for r in other:
+            lines.append(f"{r['case']:<10} {r['n']:>3} {r['backend']:<22} {r['agent_steps_per_s']:>14,.0f} "
+                         f"{r['total_s']:>8.2f} {r['peak_rss_mib']:>9.0f}  {r.get('notes', '')}")
     return "\n".join(lines)
 
 
@@ -113,6 +144,9 @@ def main(argv=None):
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
     p.add_argument("--backend", help=argparse.SUPPRESS)
+    p.add_argument("--case", default="exact", help=argparse.SUPPRESS)
+    p.add_argument("--only", default="exact,simulator,sac",
+                   help="comma-separated cases to run: exact, simulator, sac (default all)")
     args = p.parse_args(argv)
     if args.child:
         _child(args)
@@ -127,8 +161,11 @@ def main(argv=None):
                   disable=not sys.stderr.isatty())
     except ImportError:  # pragma: no cover
         it = [(n, b) for n in sizes for b in backends]
-    for n, b in it:
+    only = {x.strip() for x in args.only.split(",")}
+    for n, b in (it if "exact" in only else []):
         rows.append(_run_in_subprocess(n, b, args.threads, args.seed, args.timeout))
+    for case in [c for c in CASES if c != "exact" and c in only]:
+        rows.append(_run_in_subprocess(0, "-", args.threads, args.seed, args.timeout, case=case))
     meta = {"python": platform.python_version(), "machine": platform.machine(), "cores": os.cpu_count(),
             "threads": args.threads, "seed": args.seed}
     if args.json:
