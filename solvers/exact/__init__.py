@@ -62,3 +62,23 @@ __all__ += [
     "agent_marginals",
     "score_norm_bound",
 ]
+
+from ._critic import (  # noqa: E402  (qu2020 Alg. 1 critic, Assumption 4, Theorem 3)
+    CriticApproximation,
+    CriticEquation,
+    ErgodicityConstants,
+    UnidentifiedFixedPointError,
+    critic_approximation_error,
+    critic_fixed_point,
+    ergodicity_constants,
+)
+
+__all__ += [
+    "critic_fixed_point",
+    "CriticEquation",
+    "UnidentifiedFixedPointError",
+    "ergodicity_constants",
+    "ErgodicityConstants",
+    "critic_approximation_error",
+    "CriticApproximation",
+]

@@ -150,7 +150,14 @@ def build_transition_matrix(model, backend):
             P[a:b] = model.dense_rows(a, b)
         return P
     rows, cols, vals = [], [], []
+    sparse_capable = hasattr(model, "sparse_rows") and model.sparse_rows(0, 1) is not None
     for a, b in _chunks(N, 8.0 * N * 3):
+        if sparse_capable:
+            r, c, v = model.sparse_rows(a, b)
+            rows.append(r)
+            cols.append(c)
+            vals.append(v)
+            continue
         block = model.dense_rows(a, b)
         r, c = np.nonzero(block)
         rows.append(r + a)

@@ -230,6 +230,30 @@ class _NetworkedModel:
         states = self.mdp.state_tuples(np.arange(start, stop))
         return self.rows(states, self.policy_weights(states))
 
+    def sparse_rows(self, start, stop):
+        r"""Nonzeros ``(row, col, value)`` of rows ``start:stop`` of :math:`P_\pi`, or None.
+
+        For ``transition_form="local"`` the Kronecker product is expanded agent by agent on the
+        nonzeros only (work proportional to the nonzeros, not to ``|S|`` per row); returns None
+        for the neighbourhood form (callers fall back to dense row blocks).
+        """
+        if self.mdp.transition_form != "local":
+            return None
+        states = self.mdp.state_tuples(np.arange(start, stop))
+        f = self.local_factors(states, self.policy_weights(states))
+        row = np.arange(stop - start)
+        col = np.zeros(stop - start, dtype=np.int64)
+        val = np.ones(stop - start)
+        for fi in f:
+            Si = fi.shape[1]
+            cand = fi[row]  # (nnz, S_i)
+            keep = cand > 0
+            r_idx, x = np.nonzero(keep)
+            col = col[r_idx] * Si + x
+            val = val[r_idx] * cand[r_idx, x]
+            row = row[r_idx]
+        return row + start, col, val
+
     # ------------------------------------------------------------------ rewards
     def expected_rewards(self, states, weights):
         """:math:`E_{a\\sim w}[r_i(s, a)]` for every agent, shape (B, n)."""
