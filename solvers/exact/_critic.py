@@ -39,8 +39,8 @@ are independent given :math:`(s, a)`, :math:`s'_{-N}` sums out of :math:`P(s'|s,
 
 .. math::
     M(x, y) = \sum_{s_E:\, s_N = x_s} d_E(s_E)\,\zeta_N(x_a|x_s)\,
-              E_{a_{E\setminus N} \sim \zeta}\Big[\prod_{k \in N} P_k(y_{s,k} \mid s_{N_k}, a_k \text{ or } a_{N_k})\Big]
-              \,\zeta_N(y_a \mid y_s),
+              E_{a_{E\setminus N} \sim \zeta}\Big[\prod_{k \in N}
+              P_k(y_{s,k} \mid s_{N_k}, a_k \text{ or } a_{N_k})\Big]\,\zeta_N(y_a \mid y_s),
 
 with :math:`d_E` the stationary marginal of :math:`s_E`. The expectation over outside actions is
 one tensor contraction of the local factors (:func:`numpy.einsum`); nothing of size

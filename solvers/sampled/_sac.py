@@ -590,7 +590,8 @@ def scalable_actor_critic(env, kappa, n_iterations, *, batch=1, initial_logits=N
         if s.ndim == 1:
             s = np.broadcast_to(s, (B, n))
         if s.shape != (B, n) or not np.issubdtype(s.dtype, np.integer):
-            raise ValueError(f"`initial_states` must be integer local states of shape (n,) or ({B}, {n}), got {s.shape}")
+            raise ValueError(f"`initial_states` must be integer local states of shape (n,) or ({B}, {n}), "
+                             f"got {s.shape}")
         s = s.astype(np.int64)
         bad = (s < 0) | (s >= np.asarray(S)[None, :])
         if bad.any():
