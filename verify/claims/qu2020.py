@@ -228,13 +228,18 @@ def _lemma2_figure(rows, title):
 
     figs = []
     ok = rows[rows["assumptions_hold"]]
-    for name in ok["instance"].unique()[:2]:
-        sub = ok[(ok["instance"] == name) & (ok["point.i"] == 0) & (ok["point.policy"] == 0)]
+    for name in ok["instance"].unique():
+        if len(figs) == 2:
+            break
+        sub = ok[(ok["instance"] == name) & (ok["point.i"] == ok[ok["instance"] == name]["point.i"].min())]
+        sub = sub[sub["point.policy"] == sub["point.policy"].min()]
+        if sub.empty:
+            continue
         curves = {w: sub[sub["point.weights"] == w].sort_values("point.kappa")["measured"].to_numpy()
                   for w in sub["point.weights"].unique()}
         ks = sub[sub["point.weights"] == sub["point.weights"].iloc[0]].sort_values("point.kappa")
         figs.append(decay_plot(ks["point.kappa"].to_numpy(), curves, ks["bound"].to_numpy(),
-                               ylabel="error", title=f"{title}: {name}, agent 0"))
+                               ylabel="error", title=f"{title}: {name}, agent {int(sub['point.i'].iloc[0])}"))
     return figs
 
 
