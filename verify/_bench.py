@@ -78,7 +78,13 @@ def run_simulator_case(threads, seed=0, batch=1024, steps=400):
             "total_s": wall, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-CASES = {"exact": None, "simulator": run_simulator_case}
+def _sac_case(threads, seed=0):
+    from ._bench_sac import run_sac_case
+
+    return run_sac_case(threads, seed)
+
+
+CASES = {"exact": None, "simulator": run_simulator_case, "sac": _sac_case}
 
 
 def _child(args):

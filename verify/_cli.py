@@ -45,6 +45,9 @@ def build_parser():
         p.add_argument("--seed", type=int, default=0, help="master seed (default 0)")
         p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
         p.add_argument("--traceback", action="store_true", help="show the traceback when a claim fails")
+        p.add_argument("--threads", type=int, default=1,
+                       help="BLAS threads (default 1: the claims' matrices are small, and multi-threaded "
+                            "OpenBLAS oversubscribes 2-core machines)")
 
     p = sub.add_parser(
         "run",
@@ -206,9 +209,14 @@ def main(argv=None, *, registry=None):
             return _cmd_list(args, registry)
         if args.seed < 0:
             parser.error("--seed must be a non-negative integer")
-        if args.command == "run":
-            return _cmd_run(args, registry)
-        return _cmd_report(args, registry, argv)
+        if args.threads < 1:
+            parser.error("--threads must be >= 1")
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=args.threads):
+            if args.command == "run":
+                return _cmd_run(args, registry)
+            return _cmd_report(args, registry, argv)
     except UnknownClaimError as exc:
         print(f"python -m verify: error: {exc}", file=sys.stderr)
         return 2

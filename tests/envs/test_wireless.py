@@ -259,32 +259,6 @@ def _contract(mdp, zeta, i, arr):
     return np.einsum(spec, *ops)
 
 
-@pytest.mark.parametrize("which", ["aloha", "softmax"])
-def test_induced_chain_is_the_policy_average_of_the_exact_model(which):
-    net = WirelessNetwork(2, 2, seed=8)
-    mdp = net.to_networked_mdp()
-    if which == "aloha":
-        pol = net.aloha_policy(0.7)
-    else:
-        pol = LocalSoftmaxPolicy.random(mdp, np.random.default_rng(9))
-    zeta = pol.probabilities()
-    chain = net.induced_chain(pol)
-    assert chain.action_sizes == (1,) * 4
-    for i in range(4):
-        assert_allclose(chain.transitions[i][..., 0, :], _contract(mdp, zeta, i, mdp.transitions[i]), atol=1e-14)
-        R = _contract(mdp, zeta, i, mdp.rewards[i][..., None])[..., 0]
-        assert_allclose(chain.rewards[i].reshape(R.shape), R, atol=1e-14)
-
-
-def test_induced_chain_fits_on_5x5_kernels():
-    net = WirelessNetwork()
-    pol = net.aloha_policy(0.5)
-    # build only the per-user kernels' sizes: 4^9 * 4 entries for an interior user
-    assert max(4 ** len(N) * 4 for N in net.neighbourhoods) == 4**10
-    with pytest.raises(MemoryBudgetError, match="policy-induced chain of the 5 x 5 grid"):
-        net.induced_chain(pol, max_bytes=2**20)
-
-
 # ---------------------------------------------------------------------------- simulator vs exact kernel
 def _configurations(rng, n, k=6):
     fixed = [(np.full(n, 3), np.ones(n, dtype=int)), (np.full(n, 1), np.full(n, 4))]
@@ -353,16 +327,17 @@ def _stationary(P):
 
 
 def test_rollouts_agree_with_each_other_and_with_the_exact_average_reward():
-    """Wireless simulator, NetworkedMDP.step and the exact J of the induced chain (2 x 2, ALOHA).
+    """Wireless simulator, NetworkedMDP.step and the exact J of the exact model (2 x 2, ALOHA).
 
     Copies start from the exact stationary law, so the time averages are unbiased; their
     standard error comes from the spread of the independent copies.
     """
     net = WirelessNetwork(2, 2, seed=13)
     pol = net.aloha_policy(0.6)
-    tab = net.induced_chain(pol).to_tabular()
-    d = _stationary(tab.P[:, 0, :])
-    J = float(d @ tab.R[:, 0])
+    from solvers.exact import evaluate_policy
+
+    ev = evaluate_policy(net.to_networked_mdp(), pol)
+    d, J = ev.stationary, ev.J
     rng = np.random.default_rng(99)
     B, T = 2000, 40
     init = np.stack(np.unravel_index(rng.choice(256, size=B, p=d), (4,) * 4), axis=1)
@@ -441,3 +416,48 @@ def test_tune_aloha_returns_a_grid_value_and_table():
 def test_simulator_throughput_runs():
     rate = simulator_throughput(WirelessNetwork(), batch=64, steps=3, rng=0, warmup=1)
     assert rate > 0
+
+
+def test_collisions_correlate_next_states_under_a_stochastic_policy():
+    """Regression: a product of policy-averaged per-user kernels is not the exact chain.
+
+    1 x 2 strip, p = 0.7, q = 1, each user sends to a shared AP half the time and to a private
+    AP otherwise.
+    Collisions make the two users fail together, so their next states are correlated given
+    the current state. The exact J (joint contraction over actions) matches a long simulation;
+    the product-of-marginals chain (what an earlier ``induced_chain`` built) does not.
+    """
+    from envs import LocalTabularPolicy, NetworkedMDP
+    from solvers.exact import average_reward
+
+    net = WirelessNetwork(1, 2, seed=0, p=[0.7, 0.7], q=np.ones(6))
+    k = sorted(set(net.access_points(0)) & set(net.access_points(1)))[0]
+    probs = []
+    for i in range(2):
+        own = sorted(set(net.access_points(i)) - set(net.access_points(1 - i)))[0]
+        t = np.zeros((net.state_sizes[i], 5))
+        t[:, int(np.flatnonzero(net.ap_table[i] == own)[0])] = 0.5
+        t[:, int(np.flatnonzero(net.ap_table[i] == k)[0])] = 0.5
+        probs.append(t)
+    pol = LocalTabularPolicy(probs)
+    mdp = net.to_networked_mdp()
+    J = average_reward(mdp, pol)
+    # the product chain: average each user's kernel over a_{N_i} independently, then multiply
+    P_prod, R_prod = [], []
+    for i in range(2):
+        Ni = mdp.neighbourhoods[i]
+        T, R = mdp.transitions[i], mdp.rewards[i]
+        m = len(Ni)
+        for pos in reversed(range(m)):
+            j = Ni[pos]
+            shape = [1] * T.ndim
+            shape[pos], shape[m + pos] = probs[j].shape
+            T = (T * probs[j].reshape(shape)).sum(axis=m + pos, keepdims=True)
+            R = (R * probs[j].reshape(shape[:-1])).sum(axis=m + pos, keepdims=True)
+        P_prod.append(T.reshape(T.shape[:m] + (1, T.shape[-1])))
+        R_prod.append(R.reshape(R.shape[:m] + (1,) * m))
+    prod = NetworkedMDP(mdp.graph, P_prod, R_prod, transition_form="local", reward_form="neighbourhood")
+    J_prod = average_reward(prod, LocalTabularPolicy([np.ones((4, 1))] * 2))
+    roll = simulate(net, pol, 4000, np.random.default_rng(5), batch=2000, burn_in=100)
+    assert abs(roll.mean - J) <= 5 * roll.std_error, (roll.mean, J, roll.std_error)
+    assert abs(J_prod - J) > 20 * roll.std_error, (J_prod, J, roll.std_error)
