@@ -28,7 +28,7 @@ def _row(rows, instance, kappa):
 def test_quick_5x5_kappa0_beats_aloha(quick_rows):
     """The paper's grid: every one of the 4 quick runs beats tuned ALOHA, by ~100 standard errors."""
     r = _row(quick_rows, GRID, 0)
-    assert r.verdict == "holds" and r.measured < -0.03
+    assert r.verdict == "holds" and r.measured < 0.9  # ALOHA / SAC
     assert r.extra["aloha_p"] == 1.0  # the tuned benchmark always sends (optimum on the grid's edge)
     assert r.extra["z_sac_minus_aloha"] > 10
     assert r.extra["revisit_rate"] > 0.99  # kappa = 0: 20 entries per agent, revisited all the time
@@ -44,7 +44,7 @@ def test_quick_5x5_kappa1_sparse_critic_is_not_applicable(quick_rows):
     assert r.verdict == "not applicable"
     (failed,) = [a for a in r.assumptions if not a.holds]
     assert "revisit" in failed.name and failed.measured < 0.1
-    assert r.measured > 0
+    assert r.measured > 1
     assert abs(r.extra["sac_reward"] - r.extra["uniform_reward"]) < 0.01
 
 
@@ -56,7 +56,7 @@ def test_quick_small_grid_exact_verdicts(quick_rows):
     """
     for kappa, beating in ((0, 7), (1, 5)):
         r = _row(quick_rows, STRIP, kappa)
-        assert r.verdict == "holds" and r.measured < 0
+        assert r.verdict == "holds" and r.measured < 1
         assert r.extra["aloha_std_error"] == 0.0 and r.extra["sac_std_error"] == 0.0  # exact
         assert r.extra["runs_beating_aloha"] == beating
         assert r.extra["worst_run_reward"] < r.extra["aloha_reward"]
