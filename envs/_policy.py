@@ -67,7 +67,11 @@ class LocalSoftmaxPolicy:
 
     @classmethod
     def random(cls, mdp, rng):
-        """Probabilities drawn uniformly in [0, 1] and normalised (qu2020 App. B.4)."""
+        """Random policy as in qu2020 App. B.4: i.i.d. uniform weights, normalised per state.
+
+        The weights are drawn on [1e-3, 1] rather than [0, 1] so that every logit
+        ``log(weight)`` is finite (a weight of exactly 0 has probability zero anyway).
+        """
         rng = np.random.default_rng(rng)
         return cls([np.log(rng.uniform(1e-3, 1.0, size=(S, A))) for S, A in zip(mdp.state_sizes, mdp.action_sizes)])
 
