@@ -418,7 +418,7 @@ def test_simulator_throughput_runs():
     assert rate > 0
 
 
-def test_collisions_correlate_next_states_under_a_stochastic_policy():
+def test_collisions_correlate_next_states_under_a_stochastic_policy(collision_case):
     """Regression: a product of policy-averaged per-user kernels is not the exact chain.
 
     1 x 2 strip, p = 0.7, q = 1, each user sends to a shared AP half the time and to a private
@@ -430,16 +430,7 @@ def test_collisions_correlate_next_states_under_a_stochastic_policy():
     from envs import LocalTabularPolicy, NetworkedMDP
     from solvers.exact import average_reward
 
-    net = WirelessNetwork(1, 2, seed=0, p=[0.7, 0.7], q=np.ones(6))
-    k = sorted(set(net.access_points(0)) & set(net.access_points(1)))[0]
-    probs = []
-    for i in range(2):
-        own = sorted(set(net.access_points(i)) - set(net.access_points(1 - i)))[0]
-        t = np.zeros((net.state_sizes[i], 5))
-        t[:, int(np.flatnonzero(net.ap_table[i] == own)[0])] = 0.5
-        t[:, int(np.flatnonzero(net.ap_table[i] == k)[0])] = 0.5
-        probs.append(t)
-    pol = LocalTabularPolicy(probs)
+    net, probs, pol = collision_case
     mdp = net.to_networked_mdp()
     J = average_reward(mdp, pol)
     # the product chain: average each user's kernel over a_{N_i} independently, then multiply

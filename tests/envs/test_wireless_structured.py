@@ -51,18 +51,9 @@ def test_list_of_tables_and_tabular_policy_are_accepted():
     assert np.array_equal(a.P, b.P) and np.array_equal(a.R, b.R)
 
 
-def test_collisions_keep_next_states_correlated():
+def test_collisions_keep_next_states_correlated(collision_case):
     """The regression case of test_wireless.py: 1 x 2, p = 0.7, q = 1, shared AP half the time."""
-    net = WirelessNetwork(1, 2, seed=0, p=[0.7, 0.7], q=np.ones(6))
-    k = sorted(set(net.access_points(0)) & set(net.access_points(1)))[0]
-    probs = []
-    for i in range(2):
-        own = sorted(set(net.access_points(i)) - set(net.access_points(1 - i)))[0]
-        t = np.zeros((net.state_sizes[i], 5))
-        t[:, int(np.flatnonzero(net.ap_table[i] == own)[0])] = 0.5
-        t[:, int(np.flatnonzero(net.ap_table[i] == k)[0])] = 0.5
-        probs.append(t)
-    pol = LocalTabularPolicy(probs)
+    net, probs, pol = collision_case
     tab = net.policy_chain(pol)
     J = average_reward(tab, _chain_policy(tab))
     assert abs(J - average_reward(net.to_networked_mdp(), pol)) <= 1e-12
