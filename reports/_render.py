@@ -95,18 +95,29 @@ def _overall(counts):
     return NOT_APPLICABLE
 
 
+def _figure_error(claim_id, exc):
+    return f"the figure of claim {claim_id!r} failed: {type(exc).__name__}: {exc}"
+
+
 def _claim_figures(claim, rows):
+    """The claim's figures and, if drawing them raised, the error message (else None).
+
+    A failing figure must not cost the user the rest of a long run: the rows are already
+    measured, so the report is written with the failure stated in the claim's section.
+    """
     if claim is None or claim.figure is None or rows.empty:
-        return []
+        return [], None
+    before = _figures.open_figures()
     try:
         figs = claim.figure(rows.reset_index(drop=True))
-    except Exception as exc:
-        raise RuntimeError(f"the figure of claim {claim.id!r} failed: {type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 -- reported in the document and to the caller
+        _figures.close_new(before)
+        return [], _figure_error(claim.id, exc)
     if figs is None:
-        return []
+        return [], None
     if not isinstance(figs, (list, tuple)):
         figs = [figs]
-    return list(figs)
+    return list(figs), None
 
 
 def _assumption_rows(rows):
@@ -167,7 +178,7 @@ def _verdict_text(rows):
     return overall, text
 
 
-def _claim_section(doc, claim_id, claim, rows, paper_dir, written):
+def _claim_section(doc, claim_id, claim, rows, paper_dir, written, errors):
     doc.heading(f"{claim_id} — {claim.source}" if claim is not None else claim_id, 2)
     if claim is not None:
         doc.paragraph(claim.statement, label="Statement.")
@@ -202,14 +213,21 @@ def _claim_section(doc, claim_id, claim, rows, paper_dir, written):
                else ""))
     doc.table(["instance", "point", "measured", "bound", "ratio", "verdict"], _detail_rows(rows), note, digits=7)
 
-    figs = _claim_figures(claim, rows)
-    if figs:
+    figs, error = _claim_figures(claim, rows)
+    if figs or error:
         doc.heading("Figures", 3)
+    if error:
+        errors.append(error)
+        doc.paragraph(f"Not drawn: {error}. The rows above are complete.", note=True)
     for k, fig in enumerate(figs, start=1):
         try:
             png = _figures.figure_png(fig)
-        finally:
+        except Exception as exc:  # noqa: BLE001 -- reported in the document and to the caller
             _figures.close(fig)
+            errors.append(_figure_error(claim_id, exc))
+            doc.paragraph(f"Figure {k} not drawn: {errors[-1]}.", note=True)
+            continue
+        _figures.close(fig)
         name = f"{claim_id}-{k}.png"
         (paper_dir / name).write_bytes(png)
         written.append(paper_dir / name)
@@ -242,7 +260,9 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None):
     Returns
     -------
     dict
-        ``{"markdown": Path, "html": Path, "csv": Path, "figures": [Path, ...]}``.
+        ``{"markdown": Path, "html": Path, "csv": Path, "figures": [Path, ...],
+        "figure_errors": [str, ...]}``. A figure that fails to draw does not abort the report:
+        its section says so and the message is listed under ``"figure_errors"``.
     """
     paper_dir = Path(out_dir) / paper_id
     paper_dir.mkdir(parents=True, exist_ok=True)
@@ -278,9 +298,9 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None):
               "max ratio: the largest measured/bound among rows whose assumptions hold (≤ 1 when the claim holds).",
               digits=7)
 
-    written = []
+    written, errors = [], []
     for cid in claim_ids:
-        _claim_section(doc, cid, described.get(cid), rows[rows["claim"] == cid], paper_dir, written)
+        _claim_section(doc, cid, described.get(cid), rows[rows["claim"] == cid], paper_dir, written, errors)
 
     doc.heading("Run metadata", 2)
     meta = run_metadata(rows, metadata)
@@ -290,7 +310,7 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None):
     md_path, html_path = paper_dir / "report.md", paper_dir / "report.html"
     md_path.write_text(doc.to_markdown(), encoding="utf-8")
     html_path.write_text(doc.to_html(), encoding="utf-8")
-    return {"markdown": md_path, "html": html_path, "csv": csv_path, "figures": written}
+    return {"markdown": md_path, "html": html_path, "csv": csv_path, "figures": written, "figure_errors": errors}
 
 
 def paper_summary(paper_id, df, paths=None):

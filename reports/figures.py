@@ -29,7 +29,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from verify._fit import fit_loglog_slope  # noqa: E402
 
-__all__ = ["decay_plot", "loglog_error", "figure_png", "close", "new_figure"]
+__all__ = ["decay_plot", "loglog_error", "figure_png", "close", "new_figure", "open_figures", "close_new"]
 
 DEFAULT_BAND = (0.1, 0.9)
 
@@ -195,5 +195,17 @@ def figure_png(fig, dpi=110):
 
 
 def close(fig):
-    """Release `fig` (also removes it from pyplot's list if pyplot made it)."""
-    plt.close(fig)
+    """Release `fig` (also removes it from pyplot's list if pyplot made it); ignores non-figures."""
+    if isinstance(fig, Figure):
+        plt.close(fig)
+
+
+def open_figures():
+    """Numbers of the figures pyplot currently holds open."""
+    return set(plt.get_fignums())
+
+
+def close_new(before):
+    """Close the pyplot figures opened since :func:`open_figures` returned `before`."""
+    for num in set(plt.get_fignums()) - set(before):
+        plt.close(num)

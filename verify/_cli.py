@@ -173,9 +173,16 @@ def _cmd_report(args, registry, argv):
         "wall time (s)": round(wall_time, 3),
     }
     paths = reports.render_all(df, registry.claims_for(args.target), args.out, metadata)
+    errors = []
     for paper, p in paths["papers"].items():
         print(f"{paper}: {p['html']}")
+        errors += p.get("figure_errors", [])
     print(f"index: {paths['index']['html']}")
+    if errors:
+        for e in errors:
+            print(f"python -m verify: error: {e}", file=sys.stderr)
+        print("python -m verify: the reports were written without these figures", file=sys.stderr)
+        return 1
     return 0
 
 

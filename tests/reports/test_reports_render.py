@@ -101,11 +101,31 @@ def test_index_of_nothing(tmp_path):
     assert "| paper |" in out["markdown"].read_text()
 
 
-def test_failing_figure_names_the_claim(toy_rows, toy_registry, tmp_path):
+def test_failing_figure_names_the_claim_and_keeps_the_report(toy_rows, toy_registry, tmp_path):
     claim = toy_registry.get("toy.geometric")
-    claim.figure = lambda rows: 1 / 0
-    with pytest.raises(RuntimeError, match="toy.geometric"):
-        render_paper("toy", toy_rows, [claim], tmp_path)
+
+    def broken(rows):
+        plt.figure()  # a half-drawn pyplot figure must not leak
+        return 1 / 0
+
+    claim.figure = broken
+    paths = render_paper("toy", toy_rows, [claim], tmp_path)
+    assert paths["figure_errors"] == ["the figure of claim 'toy.geometric' failed: ZeroDivisionError: division by zero"]
+    assert paths["figures"] == []
+    assert plt.get_fignums() == []
+    md = paths["markdown"].read_text()
+    assert "Not drawn: the figure of claim 'toy.geometric' failed: ZeroDivisionError" in md
+    assert "### Verdict" in md  # the section goes on after the failed figure
+    assert "Not drawn" in paths["html"].read_text()
+    assert len(pd.read_csv(paths["csv"])) == (toy_rows["paper"] == "toy").sum()
+
+
+def test_figure_that_cannot_be_saved_is_reported(toy_rows, toy_registry, tmp_path):
+    claim = toy_registry.get("toy.geometric")
+    claim.figure = lambda rows: object()  # not a matplotlib figure: figure_png fails on it
+    paths = render_paper("toy", toy_rows, [claim], tmp_path)
+    assert len(paths["figure_errors"]) == 1 and "toy.geometric" in paths["figure_errors"][0]
+    assert "Figure 1 not drawn" in paths["markdown"].read_text()
 
 
 def test_git_commit_tolerates_missing_repository(tmp_path):

@@ -107,6 +107,16 @@ def test_report_command(toy_registry, tmp_path, capsys):
     assert "python -m verify report toy --quick" in (tmp_path / "toy/report.md").read_text()
 
 
+def test_report_with_failing_figure_is_written_and_exits_1(toy_registry, tmp_path, capsys):
+    toy_registry.get("toy.geometric").figure = lambda rows: 1 / 0
+    assert main(["report", "toy", "--quick", "--out", str(tmp_path)], registry=toy_registry) == 1
+    err = capsys.readouterr().err
+    assert "the figure of claim 'toy.geometric' failed: ZeroDivisionError" in err
+    for path in ("index.html", "toy/report.md", "toy/report.html", "toy/rows.csv"):
+        assert (tmp_path / path).is_file(), path
+    assert not (tmp_path / "toy/toy.geometric-1.png").exists()
+
+
 def test_claim_failure_exit_code(capsys):
     registry = Registry([_toy_claims.make_broken_claim()])
     assert main(["run", "toy", "--quick"], registry=registry) == 1
