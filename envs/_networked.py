@@ -204,6 +204,7 @@ class NetworkedMDP:
         self.n_states = math.prod(self.state_sizes)
         self.n_actions = math.prod(self.action_sizes)
         self._dist = None
+        self._stacked_cache = {}
 
     # ------------------------------------------------------------------ structure
     def __repr__(self):
@@ -261,15 +262,11 @@ class NetworkedMDP:
         ndarray, shape (m, n)
         """
         states, actions = self.check_pairs(states, actions)
-        out = np.empty(states.shape, dtype=np.float64)
-        for i in range(self.n):
-            if self.reward_form == "local":
-                out[:, i] = self.rewards[i][states[:, i], actions[:, i]]
-            else:
-                Ni = list(self.neighbourhoods[i])
-                idx = tuple(states[:, j] for j in Ni) + tuple(actions[:, j] for j in Ni)
-                out[:, i] = self.rewards[i][idx]
-        return out
+        return self._local_rewards(np.concatenate((states.T, actions.T)))
+
+    def _local_rewards(self, saT):
+        rewards = self._stacked("rewards")
+        return np.ascontiguousarray(rewards.table[rewards.rows(saT)].T)
 
     # ------------------------------------------------------------------ indices
     def check_pairs(self, states, actions=None):
@@ -340,19 +337,37 @@ class NetworkedMDP:
             Local rewards :math:`r_i(z)` at the *current* pair.
         """
         states, actions = self.check_pairs(states, actions)
-        B = states.shape[0]
-        u = rng.random((B, self.n))
-        nxt = np.empty_like(states)
-        for i in range(self.n):
-            Ni = list(self.neighbourhoods[i])
-            if self.transition_form == "local":
-                idx = tuple(states[:, j] for j in Ni) + (actions[:, i],)
+        u = rng.random(states.shape)
+        saT = np.concatenate((states.T, actions.T))  # (2n, B): row gathers are contiguous copies
+        kernels = self._stacked("transitions")
+        rows = kernels.rows(saT)  # (n, B)
+        # inverse CDF: s_i' = #{k < S_i - 1 : u > F_i(k)} (the columns k >= S_i - 1 are +inf, so
+        # a last cumulative entry of 1 - 1e-16 can never push s_i' out of range)
+        nxt = np.zeros(rows.shape, dtype=np.int64)
+        for cdf_k in kernels.table:
+            nxt += u.T > cdf_k[rows]
+        return np.ascontiguousarray(nxt.T), self._local_rewards(saT)
+
+    def _stacked(self, which):
+        """All agents' kernels (cumulative) or rewards stacked in one table, built once, lazily.
+
+        Lets :meth:`step` and :meth:`local_rewards` gather every agent's row with one fancy
+        index instead of a Python loop over agents.
+        """
+        if which not in self._stacked_cache:
+            if which == "transitions":
+                form, arrays = self.transition_form, self.transitions
             else:
-                idx = tuple(states[:, j] for j in Ni) + tuple(actions[:, j] for j in Ni)
-            probs = self.transitions[i][idx]  # (B, S_i)
-            cdf = np.cumsum(probs, axis=1)
-            nxt[:, i] = np.minimum((u[:, i : i + 1] > cdf).sum(axis=1), self.state_sizes[i] - 1)
-        return nxt, self.local_rewards(states, actions)
+                form, arrays = self.reward_form, self.rewards
+            cols = []
+            for i in range(self.n):
+                Ni = list(self.neighbourhoods[i])
+                if form == "local":
+                    cols.append(([i] if which == "rewards" else Ni) + [self.n + i])
+                else:
+                    cols.append(Ni + [self.n + j for j in Ni])
+            self._stacked_cache[which] = _StackedTables(arrays, cols, cumulative=which == "transitions")
+        return self._stacked_cache[which]
 
     # ------------------------------------------------------------------ compilation
     def to_tabular(self, max_bytes=None):
@@ -408,3 +423,47 @@ class NetworkedMDP:
             f"{self.n} agents, {self.n_states} global states, {self.n_actions} joint actions "
             f"(dense P_pi would take {format_bytes(8.0 * self.n_states**2)})"
         )
+
+
+class _StackedTables:
+    """Per-agent arrays indexed by entries of ``[states | actions]``, stacked in one flat table.
+
+    Agent ``i``'s array has one axis per index in ``cols[i]`` (columns of the global pair:
+    ``j`` is agent j's state, ``n + j`` its action), plus the next-state axis when
+    ``cumulative`` (transition kernels). ``rows(saT)`` gives for a batch ``saT`` of shape
+    (2n, B) the (n, B) row of every agent with a loop over the (at most 2 max-degree + 2)
+    index slots, never over agents or the batch.
+
+    ``table`` is the stacked flat rewards, or for kernels the cumulative sums without their
+    last column, stored one column per row ``table[k][row] = F_i(k)`` (+inf for ``k >= S_i - 1``).
+    """
+
+    def __init__(self, arrays, cols, cumulative):
+        n = len(arrays)
+        trailing = 1 if cumulative else 0
+        width = max(len(c) for c in cols)
+        self.cols = np.zeros((width, n), dtype=np.int64)
+        self.strides = np.zeros((width, n, 1), dtype=np.int64)
+        counts = [math.prod(a.shape[: a.ndim - trailing]) for a in arrays]
+        self.offsets = np.cumsum([0] + counts[:-1]).astype(np.int64)[:, None]
+        depth = max(a.shape[-1] for a in arrays) - 1 if cumulative else 1
+        check_memory(8.0 * sum(counts) * max(depth, 1) * 2,
+                     "the stacked simulation tables (one row per agent and neighbourhood configuration)")
+        for i, (a, c) in enumerate(zip(arrays, cols)):
+            shape = a.shape[: a.ndim - trailing]
+            self.cols[: len(c), i] = c
+            self.strides[: len(c), i, 0] = [math.prod(shape[k + 1:]) for k in range(len(shape))]
+        if cumulative:
+            self.table = np.full((depth, sum(counts)), np.inf)
+            for i, a in enumerate(arrays):
+                cdf = np.cumsum(a.reshape(counts[i], a.shape[-1])[:, :-1], axis=1)
+                self.table[: cdf.shape[1], self.offsets[i, 0] : self.offsets[i, 0] + counts[i]] = cdf.T
+        else:
+            self.table = np.concatenate([a.reshape(-1) for a in arrays]).astype(np.float64)
+        self.table.setflags(write=False)
+
+    def rows(self, saT):
+        rows = np.repeat(self.offsets, saT.shape[1], axis=1)
+        for cols, strides in zip(self.cols, self.strides):
+            rows += saT[cols] * strides
+        return rows

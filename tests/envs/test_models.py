@@ -456,6 +456,33 @@ def test_step_never_returns_impossible_state():
     assert_array_equal(nxt, np.tile([1, 0], (1000, 1)))
 
 
+@pytest.mark.parametrize("reward_form", ["local", "neighbourhood"])
+def test_local_rewards_index_the_arrays(reward_form):
+    """`local_rewards` (stacked-table gather) against direct indexing of each agent's array."""
+    mdp = random_networked_mdp(nx.star_graph(3), [3, 1, 2, 4], [2, 3, 1, 2], rng=8, reward_form=reward_form)
+    rng = np.random.default_rng(9)
+    states = rng.integers(0, mdp.state_sizes, size=(200, 4))
+    actions = rng.integers(0, mdp.action_sizes, size=(200, 4))
+    got = mdp.local_rewards(states, actions)
+    for i in range(4):
+        Ni = list(mdp.neighbourhoods[i])
+        if reward_form == "local":
+            want = mdp.rewards[i][states[:, i], actions[:, i]]
+        else:
+            want = mdp.rewards[i][tuple(states[:, Ni].T) + tuple(actions[:, Ni].T)]
+        assert_array_equal(got[:, i], want)
+
+
+def test_step_with_single_state_agents_and_empty_batch():
+    # Agents with |S_i| = 1 have no inverse-CDF column; an empty batch returns empty arrays.
+    mdp = random_networked_mdp(nx.path_graph(3), [1, 3, 1], [2, 2, 2], rng=10, transition_form="neighbourhood")
+    nxt, rew = mdp.step(np.zeros((500, 3), dtype=int), np.ones((500, 3), dtype=int), np.random.default_rng(0))
+    assert_array_equal(nxt[:, [0, 2]], 0)
+    assert set(np.unique(nxt[:, 1])) <= {0, 1, 2}
+    nxt, rew = mdp.step(np.zeros((0, 3), dtype=int), np.zeros((0, 3), dtype=int), np.random.default_rng(0))
+    assert nxt.shape == (0, 3) and rew.shape == (0, 3)
+
+
 def test_policy_sample_frequencies():
     mdp = random_networked_mdp(nx.path_graph(2), [2, 2], [3, 2], rng=5)
     pol = LocalSoftmaxPolicy.random(mdp, 6)
