@@ -14,6 +14,9 @@ end to end, per backend (goal: n = 12 under 5 s on 2 cores).
 Case ``simulator``: the qu2020 App. E wireless network on the 5 x 5 grid, batch 1,024, uniform
 policy sampled in batch; agent-steps per second (goal > 5 million).
 
+Case ``step``: the generic :meth:`envs.NetworkedMDP.step` (any local kernels) on a random 5 x 5
+grid instance, |S_i| = 2, |A_i| = 3, batch 1,024, with policy sampling; agent-steps per second.
+
 Case ``sac``: Scalable Actor-Critic (qu2020 Alg. 1) training on the 5 x 5 grid, kappa = 0, batch
 1,024; agent-steps per second (goal > 200,000) and memory after N and 10N iterations (goal: flat).
 """
@@ -26,6 +29,8 @@ import resource
 import subprocess
 import sys
 import time
+
+import numpy as np
 
 __all__ = ["main", "run_exact_case"]
 
@@ -84,13 +89,37 @@ def run_simulator_case(threads, seed=0, batch=1024, steps=400):
             "total_s": wall, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def run_generic_step_case(threads, seed=0, batch=1024, steps=200):
+    """Generic :meth:`envs.NetworkedMDP.step` on a random 5 x 5 grid instance (|S_i| = 2,
+    |A_i| = 3, qu2020 B.4 kernels), actions from a random local softmax policy sampled in batch."""
+    from threadpoolctl import threadpool_limits
+
+    import envs
+
+    with threadpool_limits(limits=threads):
+        rng = np.random.default_rng(seed)
+        mdp = envs.random_networked_mdp(envs.grid_graph(5, 5), 2, 3, rng=rng)
+        sampler = envs.LocalPolicySampler(envs.LocalSoftmaxPolicy.random(mdp, rng))
+        s = np.zeros((batch, mdp.n), dtype=np.int64)
+        for _ in range(5):  # warm-up (builds the stacked tables)
+            s, _r = mdp.step(s, sampler.sample(s, rng), rng)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            s, _r = mdp.step(s, sampler.sample(s, rng), rng)
+        wall = time.perf_counter() - t0
+    return {"case": "step", "n": mdp.n, "backend": f"generic B={batch}",
+            "agent_steps_per_s": batch * mdp.n * steps / wall, "total_s": wall,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "notes": "NetworkedMDP.step + policy sampling"}
+
+
 def _sac_case(threads, seed=0):
     from ._bench_sac import run_sac_case
 
     return run_sac_case(threads, seed)
 
 
-CASES = {"exact": None, "simulator": run_simulator_case, "sac": _sac_case}
+CASES = {"exact": None, "simulator": run_simulator_case, "step": run_generic_step_case, "sac": _sac_case}
 
 
 def _child(args):
@@ -157,8 +186,8 @@ def main(argv=None):
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
     p.add_argument("--backend", help=argparse.SUPPRESS)
     p.add_argument("--case", default="exact", help=argparse.SUPPRESS)
-    p.add_argument("--only", default="exact,simulator,sac",
-                   help="comma-separated cases to run: exact, simulator, sac (default all)")
+    p.add_argument("--only", default="exact,simulator,step,sac",
+                   help="comma-separated cases to run: exact, simulator, step, sac (default all)")
     args = p.parse_args(argv)
     if args.child:
         _child(args)
