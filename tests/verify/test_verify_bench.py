@@ -9,6 +9,17 @@ def test_exact_case_tiny():
     res = run_exact_case(4, "dense", 1, seed=0, n_pairs=10)
     assert res["case"] == "exact" and res["states"] == 16 and res["joint_actions"] == 81
     assert res["max_residual"] < 1e-9 and res["total_s"] > 0 and math.isfinite(res["checksum"])
+    assert res["auto_backend"] == "dense"  # 16 states: dense
+
+
+def test_goal_label_names_the_default_backend():
+    row = {"case": "exact", "n": 12, "backend": "sparse", "states": 4096, "joint_actions": 531441,
+           "evaluate_s": 7.0, "q_all_agents_s": 0.1, "gradient_s": 0.2, "total_s": 7.3, "peak_rss_mib": 1.0,
+           "max_residual": 1e-13, "auto_backend": "dense"}
+    text = _format([row, {**row, "backend": "dense", "total_s": 2.0}])
+    lines = text.splitlines()
+    assert "< 5s MISSED (not the default: backend='auto' picks dense)" in lines[2]
+    assert lines[3].endswith("< 5s met")
 
 
 def test_throughput_cases_tiny():
