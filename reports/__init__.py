@@ -15,6 +15,7 @@ from ._document import Document  # noqa: E402
 from ._render import (  # noqa: E402
     git_commit,
     paper_summary,
+    read_rows,
     render_all,
     render_index,
     render_paper,
@@ -28,6 +29,7 @@ __all__ = [
     "render_index",
     "render_all",
     "paper_summary",
+    "read_rows",
     "run_metadata",
     "git_commit",
     "figures",

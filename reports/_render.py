@@ -6,7 +6,7 @@ Layout under the output folder::
     <out>/rows.csv                       every row of the run (render_all)
     <out>/<paper>/report.md              markdown; figures referenced as PNG files next to it
     <out>/<paper>/report.html            one self-contained page (figures embedded)
-    <out>/<paper>/rows.csv               every row of the paper (pandas.read_csv reads it back)
+    <out>/<paper>/rows.csv               every row of the paper (reports.read_rows reads it back)
     <out>/<paper>/<claim id>-<k>.png     figures
 
 A report is rendered from the tidy rows (:func:`verify.run`) and the claims' descriptions
@@ -305,12 +305,42 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None):
     doc.heading("Run metadata", 2)
     meta = run_metadata(rows, metadata)
     doc.table(["key", "value"], [[k, str(v)] for k, v in meta.items()])
-    doc.paragraph(f"All {len(rows)} rows: rows.csv (pandas.read_csv).", note=True)
+    doc.paragraph(f"All {len(rows)} rows: rows.csv (reports.read_rows, or pandas.read_csv with "
+                  "low_memory=False).", note=True)
 
     md_path, html_path = paper_dir / "report.md", paper_dir / "report.html"
     md_path.write_text(doc.to_markdown(), encoding="utf-8")
     html_path.write_text(doc.to_html(), encoding="utf-8")
     return {"markdown": md_path, "html": html_path, "csv": csv_path, "figures": written, "figure_errors": errors}
+
+
+def read_rows(path):
+    """Read a ``rows.csv`` written by :func:`render_paper` / :func:`render_all` back into a DataFrame.
+
+    The tidy rows of different claims share one table, so many ``param.*``, ``point.*`` and
+    ``extra.*`` columns are empty for most rows and hold text for a few; ``pandas.read_csv``'s
+    default chunked type inference then guesses per chunk and warns (``DtypeWarning``). This
+    reads the whole file before inferring each column's type, so those columns come back as
+    text consistently (``NaN`` where a row has no value).
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    DataFrame
+        The rows, columns in the order they were written.
+
+    Examples
+    --------
+    >>> import reports, pandas as pd, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "rows.csv"
+    >>> pd.DataFrame({"claim": ["a", "b"], "measured": [0.5, 1.0]}).to_csv(p, index=False)
+    >>> reports.read_rows(p)["measured"].tolist()
+    [0.5, 1.0]
+    """
+    return pd.read_csv(path, low_memory=False)
 
 
 def paper_summary(paper_id, df, paths=None):

@@ -5,6 +5,7 @@ import json
 import re
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
@@ -130,3 +131,18 @@ def test_figure_that_cannot_be_saved_is_reported(toy_rows, toy_registry, tmp_pat
 
 def test_git_commit_tolerates_missing_repository(tmp_path):
     assert reports.git_commit(tmp_path) == "unavailable"
+
+
+def test_read_rows_reads_sparse_text_columns_without_dtype_warning(tmp_path):
+    # A column empty for the first ~300k rows and text after: pandas' chunked inference warns,
+    # read_rows (filterwarnings = error would turn a warning into a failure) does not.
+    n = 300_000
+    df = pd.DataFrame({"measured": np.arange(n, dtype=float), "point.check": [np.nan] * (n - 2) + ["slope", "ratio"]})
+    path = tmp_path / "rows.csv"
+    df.to_csv(path, index=False)
+    with pytest.warns(pd.errors.DtypeWarning):
+        pd.read_csv(path)
+    back = reports.read_rows(path)
+    assert back["point.check"].iloc[-2:].tolist() == ["slope", "ratio"]
+    assert back["point.check"].isna().sum() == n - 2
+    assert_frame_equal(back, df)

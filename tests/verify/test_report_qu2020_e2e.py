@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
+import reports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ def test_report_qu2020_quick(tmp_path):
     md = (paper / "report.md").read_text()
     assert "data:image/png;base64," in html
     assert "src=\"http" not in html and "href=\"http" not in html  # self-contained
-    rows = pd.read_csv(paper / "rows.csv")
+    rows = reports.read_rows(paper / "rows.csv")
     claims = set(rows["claim"])
     for cid in ("qu2020.thm1", "qu2020.cor1", "qu2020.lemma2a", "qu2020.lemma2b", "qu2020.lemma3",
                 "qu2020.appA2", "qu2020.figB4"):
