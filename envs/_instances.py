@@ -14,7 +14,7 @@ class LocalTabularPolicy:
     r"""Product policy given by probability tables ``probs[i][s_i, a_i]`` (zeros allowed).
 
     Unlike :class:`~envs.LocalSoftmaxPolicy` it can be deterministic; the exact solvers accept it
-    everywhere except :func:`solvers.exact.policy_gradient` (which differentiates a softmax).
+    everywhere except :func:`netmarl_verify.solvers.exact.policy_gradient` (which differentiates a softmax).
     """
 
     def __init__(self, probs):

@@ -97,7 +97,7 @@ class NetworkedMDP:
     Examples
     --------
     >>> import networkx as nx, numpy as np
-    >>> from envs import NetworkedMDP
+    >>> from netmarl_verify.envs import NetworkedMDP
     >>> g = nx.path_graph(2)
     >>> P = [np.full((2, 2, 1, 2), 0.5), np.full((2, 2, 1, 2), 0.5)]
     >>> r = [np.zeros((2, 1)), np.ones((2, 1))]
@@ -375,7 +375,7 @@ class NetworkedMDP:
 
         ``P[s, a, s']`` has ``|S| * |A| * |S|`` entries, ``R[s, a] = (1/n) sum_i r_i``. The memory
         is estimated first and a :class:`~envs.MemoryBudgetError` raised if it won't fit; use the
-        factored solvers in :mod:`solvers.exact` instead for anything but small instances.
+        factored solvers in :mod:`netmarl_verify.solvers.exact` instead for anything but small instances.
         """
         from ._tabular import TabularMDP
 

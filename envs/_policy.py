@@ -40,7 +40,7 @@ class LocalSoftmaxPolicy:
     Examples
     --------
     >>> import numpy as np
-    >>> from envs import LocalSoftmaxPolicy
+    >>> from netmarl_verify.envs import LocalSoftmaxPolicy
     >>> pol = LocalSoftmaxPolicy([np.array([[0.0, np.log(3.0)]])])
     >>> pol.probabilities()[0]
     array([[0.25, 0.75]])

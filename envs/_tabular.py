@@ -34,7 +34,7 @@ class TabularMDP:
     Examples
     --------
     >>> import numpy as np
-    >>> from envs import TabularMDP
+    >>> from netmarl_verify.envs import TabularMDP
     >>> P = np.array([[[0.9, 0.1]], [[0.2, 0.8]]])
     >>> mdp = TabularMDP(P, np.array([[1.0], [0.0]]))
     >>> mdp.n_states, mdp.n_actions

@@ -136,7 +136,7 @@ class WirelessNetwork:
     r"""Users on an ``H x W`` grid sharing the access points at the cell corners (qu2020 App. E).
 
     The model, the index conventions and every choice made where the paper is ambiguous are in
-    the module docstring of :mod:`envs._wireless`.
+    the module docstring of :mod:`netmarl_verify.envs._wireless`.
 
     Parameters
     ----------
@@ -172,7 +172,7 @@ class WirelessNetwork:
     Examples
     --------
     >>> import numpy as np
-    >>> from envs import WirelessNetwork
+    >>> from netmarl_verify.envs import WirelessNetwork
     >>> net = WirelessNetwork(1, 2, p=[0.0, 0.0], q=np.ones(6))
     >>> net.access_points(0), net.access_points(1)   # they share APs 1 and 4
     ((0, 1, 3, 4), (1, 2, 4, 5))
@@ -573,7 +573,7 @@ class WirelessNetwork:
 
         ``P[s, 0, s'] = P_pi(s' | s)`` and ``R[s, 0] = E_pi[(1/n) sum_i r_i(s, a) | s]`` on global
         states ``s = np.ravel_multi_index(s_1..s_n, state_sizes)`` (user 0 most significant) —
-        the chain :func:`solvers.exact.transition_matrix` contracts from :meth:`to_networked_mdp`,
+        the chain :func:`netmarl_verify.solvers.exact.transition_matrix` contracts from :meth:`to_networked_mdp`,
         built without the dense local kernels (the 2 x 3 grid: about 1 s and 0.3 GiB instead
         of ~45 s and 11 GiB).
 

@@ -2,7 +2,7 @@
 
 ``render_paper`` writes one paper's report (``report.md``, ``report.html`` with embedded
 figures, ``rows.csv``, PNG figures), ``render_index`` the index of all papers, ``render_all``
-both; :mod:`reports.figures` has the decay and log-log error plots. Matplotlib is switched to
+both; :mod:`netmarl_verify.reports.figures` has the decay and log-log error plots. Matplotlib is switched to
 the non-interactive Agg backend on import.
 """
 

@@ -9,7 +9,7 @@ Layout under the output folder::
     <out>/<paper>/rows.csv               every row of the paper (reports.read_rows reads it back)
     <out>/<paper>/<claim id>-<k>.png     figures
 
-A report is rendered from the tidy rows (:func:`verify.run`) and the claims' descriptions
+A report is rendered from the tidy rows (:func:`netmarl_verify.verify.run`) and the claims' descriptions
 only, so it can be re-rendered from a saved ``rows.csv``.
 """
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from verify import HOLDS, NOT_APPLICABLE, VIOLATED, smallest_counterexample, summarize, versions
+from netmarl_verify.verify import HOLDS, NOT_APPLICABLE, VIOLATED, smallest_counterexample, summarize, versions
 
 from . import figures as _figures
 from ._document import Document
@@ -109,7 +109,7 @@ def _claim_figures(claim, rows):
         return [], None
     before = _figures.open_figures()
     try:
-        figs = claim.figure(rows.reset_index(drop=True))
+        figs = claim.figure(rows.reset_index(drop=True), _figures)
     except Exception as exc:  # noqa: BLE001 -- reported in the document and to the caller
         _figures.close_new(before)
         return [], _figure_error(claim.id, exc)
@@ -248,7 +248,7 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None):
     paper_id : str
         Short paper id (``"qu2020"``).
     df : DataFrame
-        Tidy rows (:func:`verify.run`); rows of other papers are ignored.
+        Tidy rows (:func:`netmarl_verify.verify.run`); rows of other papers are ignored.
     claims : iterable of Claim or None
         Descriptions (statement, LaTeX, bound, figure) of the paper's claims; claims of other
         papers are ignored, and claims with rows but no description get a bare section.
@@ -334,7 +334,8 @@ def read_rows(path):
 
     Examples
     --------
-    >>> import reports, pandas as pd, tempfile, pathlib
+    >>> import pandas as pd, tempfile, pathlib
+    >>> from netmarl_verify import reports
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "rows.csv"
     >>> pd.DataFrame({"claim": ["a", "b"], "measured": [0.5, 1.0]}).to_csv(p, index=False)
     >>> reports.read_rows(p)["measured"].tolist()

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after selecting the backend)
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from verify._fit import fit_loglog_slope  # noqa: E402
+from netmarl_verify.verify._fit import fit_loglog_slope  # noqa: E402
 
 __all__ = ["decay_plot", "loglog_error", "figure_png", "close", "new_figure", "open_figures", "close_new"]
 
@@ -148,7 +148,7 @@ def loglog_error(iterations, errors, fitted_slope=None, claimed_slope=None, *, b
     errors : array_like, shape (T,) or (R, T)
         Errors; several runs are drawn as their median with a quantile band.
     fitted_slope : float, optional
-        Fitted slope; computed with :func:`verify.fit_loglog_slope` on the median if None.
+        Fitted slope; computed with :func:`netmarl_verify.verify.fit_loglog_slope` on the median if None.
     claimed_slope : float, optional
         The paper's rate exponent (e.g. -1 for :math:`O(1/T)`, -0.5 for :math:`O(1/\sqrt T)`).
     band, label, xlabel, ylabel, title, ax

@@ -5,8 +5,17 @@ OpenBLAS under pytest oversubscribes and slows down several-fold (DESIGN.md), an
 are then independent of the thread count.
 """
 
+import sys
+from pathlib import Path
+
 import pytest
 from threadpoolctl import threadpool_limits
+
+# The tests use the installed package, as users do: the repository root (on sys.path under
+# `python -m pytest`) would otherwise make its folders importable under their bare names
+# (`import envs`), hiding a missing `netmarl_verify.` prefix.
+_REPO = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _REPO]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -4,10 +4,10 @@ A claim (:class:`Claim`) is a statement of a paper turned into a check: instance
 assumptions, an exactly measured quantity and the paper's bound, a verdict per row ("holds",
 "violated", "not applicable"). Claims live in ``verify/claims/<paper>.py`` and register at
 import; :func:`run` checks a claim, a paper or all of them and returns a tidy DataFrame; the
-command line is ``python -m verify {list,run,report,bench}``.
+command line is ``netmarl-verify {list,run,report,bench}``.
 
 Extra claim modules can be added with the environment variable ``NETMARL_VERIFY_EXTRA_CLAIMS``
-(see :mod:`verify._registry`).
+(see :mod:`netmarl_verify.verify._registry`).
 """
 
 from ._claims import (

@@ -1,4 +1,4 @@
-"""``python -m verify bench``: wall time, throughput and peak memory of solvers and simulators.
+"""``netmarl-verify bench``: wall time, throughput and peak memory of solvers and simulators.
 
 Each case runs in a fresh subprocess so that its peak resident memory (``ru_maxrss`` of the
 child) is its own. BLAS threads are pinned to ``--threads`` (default: the number of cores)
@@ -6,7 +6,7 @@ with threadpoolctl, so numbers are comparable between machines with the same cor
 
 Case ``exact``: on the qu2020 App. B.4 line instance with ``n`` agents (|S_i| = 2, |A_i| = 3,
 seed 0), time
-  1. :func:`solvers.exact.evaluate_policy` (P_pi, stationary distribution, all biases h_i),
+  1. :func:`netmarl_verify.solvers.exact.evaluate_policy` (P_pi, stationary distribution, all biases h_i),
   2. every local Q_i at 1,000 random global state-action pairs,
   3. the exact policy gradient (qu2020 Lemma 1),
 end to end, per backend (goal: n = 12 under 5 s on 2 cores).
@@ -43,8 +43,8 @@ def run_exact_case(n, backend, threads, seed=0, n_pairs=1000):
 
     import numpy as np
 
-    import envs
-    from solvers.exact import evaluate_policy, policy_gradient
+    from netmarl_verify import envs
+    from netmarl_verify.solvers.exact import evaluate_policy, policy_gradient
 
     with threadpool_limits(limits=threads):
         mdp, pol = envs.qu2020_line(n, rng=seed)
@@ -58,8 +58,8 @@ def run_exact_case(n, backend, threads, seed=0, n_pairs=1000):
         t2 = time.perf_counter()
         grad = policy_gradient(mdp, pol, evaluation=ev)
         t3 = time.perf_counter()
-        from solvers.exact._markov import choose_backend
-        from solvers.exact._model import as_model
+        from netmarl_verify.solvers.exact._markov import choose_backend
+        from netmarl_verify.solvers.exact._model import as_model
 
         auto = choose_backend(as_model(mdp, pol), "auto")
     return {
@@ -83,7 +83,7 @@ def run_simulator_case(threads, seed=0, batch=1024, steps=400):
     """Wireless 5 x 5 grid simulator (qu2020 App. E): uniform policy sampled in batch + step."""
     from threadpoolctl import threadpool_limits
 
-    import envs
+    from netmarl_verify import envs
 
     with threadpool_limits(limits=threads):
         net = envs.WirelessNetwork(5, 5, seed=seed)
@@ -99,7 +99,7 @@ def run_generic_step_case(threads, seed=0, batch=1024, steps=200):
     |A_i| = 3, qu2020 B.4 kernels), actions from a random local softmax policy sampled in batch."""
     from threadpoolctl import threadpool_limits
 
-    import envs
+    from netmarl_verify import envs
 
     with threadpool_limits(limits=threads):
         rng = np.random.default_rng(seed)
@@ -136,7 +136,7 @@ def _child(args):
 
 
 def _run_in_subprocess(n, backend, threads, seed, timeout, case="exact"):
-    cmd = [sys.executable, "-c", "import sys; from verify._bench import main; sys.exit(main(sys.argv[1:]))",
+    cmd = [sys.executable, "-c", "import sys; from netmarl_verify.verify._bench import main; sys.exit(main(sys.argv[1:]))",
            "--child", "--case", case, "--n", str(n), "--backend", backend,
            "--threads", str(threads), "--seed", str(seed)]
     env = dict(os.environ)
@@ -181,7 +181,7 @@ def _format(rows):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m verify bench", description=__doc__,
+    p = argparse.ArgumentParser(prog="netmarl-verify bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", default="8,10,12,13", help="comma-separated agent counts (default 8,10,12,13)")
     p.add_argument("--backends", default="dense,sparse", help="comma-separated backends (default dense,sparse)")

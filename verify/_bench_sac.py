@@ -1,11 +1,11 @@
 """Bench case ``sac``: Scalable Actor-Critic (qu2020 Alg. 1) training throughput and memory flatness.
 
 On the wireless grid of qu2020 App. E (default 5 x 5, κ = 0, ``B = 1024`` runs at once, the step
-sizes and ``rescale=False`` of :mod:`verify.claims.qu2020_wireless`):
+sizes and ``rescale=False`` of :mod:`netmarl_verify.verify.claims.qu2020_wireless`):
 
 1. **throughput** — one untimed warm-up, then ``n_iterations`` iterations timed;
    ``agent_steps_per_s = B * n * T / seconds`` as measured by
-   :func:`solvers.sampled.scalable_actor_critic` itself (checkpoints excluded), ``total_s`` the
+   :func:`netmarl_verify.solvers.sampled.scalable_actor_critic` itself (checkpoints excluded), ``total_s`` the
    wall time of that call;
 2. **memory flatness** — ``N = memory_iterations`` and then ``10 N`` iterations in the same
    process, both with two checkpoints (so the trace has the same size): the resident set size
@@ -75,9 +75,9 @@ def run_sac_case(threads, seed=0, *, H=5, W=5, batch=1024, n_iterations=300, mem
     """
     from threadpoolctl import threadpool_limits
 
-    import envs
-    from solvers.sampled import scalable_actor_critic
-    from verify.claims.qu2020_wireless import ALPHA, ETA
+    from netmarl_verify import envs
+    from netmarl_verify.solvers.sampled import scalable_actor_critic
+    from netmarl_verify.verify.claims.qu2020_wireless import ALPHA, ETA
 
     N = int(memory_iterations)
     T = int(n_iterations)

@@ -118,7 +118,7 @@ class Instance:
     ----------
     name : str
         Unique within a claim; together with the claim id and the seed it determines the
-        random stream of the measurement (:func:`verify.instance_rng`).
+        random stream of the measurement (:func:`netmarl_verify.verify.instance_rng`).
     params : dict
         The parameters the instance is reproducible from (recorded in every row). Keys are
         strings, values scalars preferably (they become table columns ``param.<key>``).
@@ -224,8 +224,11 @@ class Claim:
     instances : callable
         ``instances(quick, seed) -> iterable of Instance | mapping``.
     figure : callable or None
-        ``figure(rows) -> Figure | list[Figure]``, `rows` being this claim's tidy rows
-        (:func:`verify.run`); drawn in the report.
+        ``figure(rows, plots) -> Figure | list[Figure]``, `rows` being this claim's tidy rows
+        (:func:`netmarl_verify.verify.run`) and `plots` the plotting kit the report renderer
+        passes in (:mod:`netmarl_verify.reports.figures`: ``new_figure``, ``decay_plot``,
+        ``loglog_error``, ...), so that claims never import the reports package; drawn in the
+        report.
     notes : str
         Remarks shown in the report (errata, normalisation traps, what the figure shows).
     rtol, atol : float
@@ -299,7 +302,7 @@ class CheckResult:
     params : dict
         Instance parameters.
     seed : int
-        Master seed of the run (the measurement stream is :func:`verify.instance_rng`).
+        Master seed of the run (the measurement stream is :func:`netmarl_verify.verify.instance_rng`).
     point : dict
         Where on the instance (see :class:`Measurement`).
     measured, bound : float

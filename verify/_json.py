@@ -2,7 +2,7 @@
 
 Rows carry small dictionaries (instance parameters, the point of a measurement, symbol values,
 extra diagnostics). They are stored as JSON strings in the tidy tables so that a CSV file holds
-every row losslessly, and printed as JSON lines by ``python -m verify run --json``.
+every row losslessly, and printed as JSON lines by ``netmarl-verify run --json``.
 """
 
 import json

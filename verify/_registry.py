@@ -9,7 +9,7 @@ Claim modules (``verify/claims/<paper>.py``) register their claims at import wit
 
 a comma-separated list of ``module`` (registers at import, like the paper modules) or
 ``module:function`` (``function(registry)`` is called after import and registers into the
-given registry). This is how users add their own claims to ``python -m verify`` without
+given registry). This is how users add their own claims to ``netmarl-verify`` without
 editing the package, and how the tests add a toy claim to the command line.
 
 A fresh :class:`Registry` (``Registry()``) loads nothing by itself: tests and library users can
@@ -140,7 +140,7 @@ class Registry:
         papers = ", ".join(self.papers()) or "none registered"
         return (
             f"unknown claim or paper {target!r} (known papers: {papers}; "
-            "`python -m verify list` shows every claim id)"
+            "`netmarl-verify list` shows every claim id)"
         )
 
     def __contains__(self, claim_id):
@@ -197,7 +197,7 @@ def load_extra_claims(spec, registry=None):
 
 
 def load_all(registry=None):
-    """Import every paper module of :mod:`verify.claims`, then the extra modules.
+    """Import every paper module of :mod:`netmarl_verify.verify.claims`, then the extra modules.
 
     Paper modules register into the default registry at import; the ``module:function``
     entries of ``NETMARL_VERIFY_EXTRA_CLAIMS`` register into `registry`.

@@ -71,8 +71,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg as sla
 
-from envs import NetworkedMDP
-from envs._memory import check_memory
+from netmarl_verify.envs import NetworkedMDP
+from netmarl_verify.envs._memory import check_memory
 
 from ._errors import SolverAccuracyError
 from ._evaluation import evaluate_policy
@@ -288,7 +288,7 @@ def critic_fixed_point(mdp, policy, agent, kappa, dummy=None, *, evaluation=None
     dummy : int or tuple, optional
         The dummy pair :math:`\tilde z_N`: a flat (C-order) index into the returned table, or a tuple
         of ``2 |N|`` local indices (states of ``N`` then actions of ``N``). Default: the all-zero
-        inside pair (flat index 0), as in :func:`solvers.sampled.scalable_actor_critic`.
+        inside pair (flat index 0), as in :func:`netmarl_verify.solvers.sampled.scalable_actor_critic`.
     evaluation : PolicyEvaluation, optional
         Reuse an average-reward :func:`evaluate_policy` of ``(mdp, policy)``.
     full_output : bool
@@ -321,8 +321,8 @@ def critic_fixed_point(mdp, policy, agent, kappa, dummy=None, *, evaluation=None
     Examples
     --------
     >>> import networkx as nx, numpy as np
-    >>> from envs import LocalSoftmaxPolicy, random_networked_mdp
-    >>> from solvers.exact import critic_fixed_point
+    >>> from netmarl_verify.envs import LocalSoftmaxPolicy, random_networked_mdp
+    >>> from netmarl_verify.solvers.exact import critic_fixed_point
     >>> mdp = random_networked_mdp(nx.path_graph(3), 2, 2, rng=0)
     >>> pol = LocalSoftmaxPolicy.random(mdp, 1)
     >>> Q, eq = critic_fixed_point(mdp, pol, 1, 0, full_output=True)
@@ -496,8 +496,8 @@ def critic_approximation_error(mdp, policy, agent, kappa, dummy=None, *, evaluat
     With :math:`\kappa` covering every agent the critic is exact up to the constant:
 
     >>> import networkx as nx
-    >>> from envs import LocalSoftmaxPolicy, random_networked_mdp
-    >>> from solvers.exact import critic_approximation_error
+    >>> from netmarl_verify.envs import LocalSoftmaxPolicy, random_networked_mdp
+    >>> from netmarl_verify.solvers.exact import critic_approximation_error
     >>> mdp = random_networked_mdp(nx.path_graph(3), 2, 2, rng=0)
     >>> res = critic_approximation_error(mdp, LocalSoftmaxPolicy.random(mdp, 1), 0, 2)
     >>> bool(res.error < 1e-10)

@@ -27,7 +27,7 @@ import string
 
 import numpy as np
 
-from envs._memory import check_memory
+from netmarl_verify.envs._memory import check_memory
 
 from ._evaluation import _check_gamma, evaluate_policy
 from ._model import _chunks, _NetworkedModel

@@ -223,8 +223,8 @@ def stationary_distribution(mdp, policy, *, backend="auto"):
     Examples
     --------
     >>> import numpy as np
-    >>> from envs import TabularMDP
-    >>> from solvers.exact import stationary_distribution
+    >>> from netmarl_verify.envs import TabularMDP
+    >>> from netmarl_verify.solvers.exact import stationary_distribution
     >>> P = np.array([[[0.9, 0.1]], [[0.3, 0.7]]])
     >>> stationary_distribution(TabularMDP(P, np.zeros((2, 1))), np.ones((2, 1)))
     array([0.75, 0.25])

@@ -17,7 +17,7 @@ gradient of :math:`V(\mu_0)=\sum_s\mu_0(s)V(s)`.
 
 import numpy as np
 
-from envs import LocalSoftmaxPolicy, TabularSoftmaxPolicy
+from netmarl_verify.envs import LocalSoftmaxPolicy, TabularSoftmaxPolicy
 
 from ._evaluation import _check_gamma, evaluate_policy
 
@@ -81,8 +81,8 @@ def policy_gradient(mdp, policy, gamma=None, initial=None, *, backend="auto", ev
     Examples
     --------
     >>> import numpy as np
-    >>> from envs import qu2020_line
-    >>> from solvers.exact import policy_gradient, finite_difference_gradient, objective
+    >>> from netmarl_verify.envs import qu2020_line
+    >>> from netmarl_verify.solvers.exact import policy_gradient, finite_difference_gradient, objective
     >>> mdp, pol = qu2020_line(3, rng=0)
     >>> g = np.concatenate([x.ravel() for x in policy_gradient(mdp, pol)])
     >>> U, fd = finite_difference_gradient(lambda p: objective(mdp, p), pol, rng=1)

@@ -35,7 +35,7 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
-from envs._memory import check_memory, format_bytes
+from netmarl_verify.envs._memory import check_memory, format_bytes
 
 from ._errors import MultipleRecurrentClassesError, SolverAccuracyError
 from ._model import _chunks

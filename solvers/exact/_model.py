@@ -27,8 +27,8 @@ import string
 
 import numpy as np
 
-from envs import LocalSoftmaxPolicy, NetworkedMDP, TabularMDP, TabularSoftmaxPolicy, check_policy_table
-from envs._memory import check_memory
+from netmarl_verify.envs import LocalSoftmaxPolicy, NetworkedMDP, TabularMDP, TabularSoftmaxPolicy, check_policy_table
+from netmarl_verify.envs._memory import check_memory
 
 __all__ = []
 

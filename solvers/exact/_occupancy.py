@@ -11,7 +11,7 @@ The state part solves :math:`(I - \gamma P_\pi^\top)\lambda = \mu_0`.
 
 import numpy as np
 
-from envs._memory import check_memory
+from netmarl_verify.envs._memory import check_memory
 
 from ._evaluation import _check_gamma, evaluate_policy
 from ._gradient import check_initial

@@ -24,7 +24,7 @@ Choices pinned where Alg. 1 leaves room
   anything is written, so :math:`z_N(t+1) = z_N(t)` is handled exactly.
 * **Dummy pair.** The all-zero inside pair (flat index 0 of the C-order table over
   ``tuple(S[j] for j in N) + tuple(A[j] for j in N)``, ``N`` sorted), the default of
-  :func:`solvers.exact.critic_fixed_point`. Its entry is stored and stays exactly 0.
+  :func:`netmarl_verify.solvers.exact.critic_fixed_point`. Its entry is stored and stays exactly 0.
 * **Start.** :math:`s(0)` uniform over local states (or ``initial_states``), :math:`a(0) \sim
   \zeta^{\theta(0)}(\cdot \mid s(0))`; :math:`\hat\mu^0 = 0`, :math:`\hat Q^0 = 0`.
 * **Score of the softmax.** :math:`\nabla_{\theta_i[x, b]}\log\zeta_i(a|s) = 1\{s_i = x\}(1\{a_i = b\}
@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from envs._memory import MemoryBudgetError, check_memory, memory_budget
+from netmarl_verify.envs._memory import MemoryBudgetError, check_memory, memory_budget
 
 __all__ = [
     "scalable_actor_critic",
@@ -314,7 +314,7 @@ class SACState:
 
     def policy(self, run):
         """The :class:`~envs.LocalSoftmaxPolicy` of run ``run`` at this iteration."""
-        from envs import LocalSoftmaxPolicy
+        from netmarl_verify.envs import LocalSoftmaxPolicy
 
         return LocalSoftmaxPolicy([t[run] for t in self.logits])
 
@@ -373,7 +373,7 @@ class SACResult:
 
     def policy(self, run):
         """Final :class:`~envs.LocalSoftmaxPolicy` of run ``run``."""
-        from envs import LocalSoftmaxPolicy
+        from netmarl_verify.envs import LocalSoftmaxPolicy
 
         return LocalSoftmaxPolicy([t[run] for t in self.logits])
 
@@ -475,7 +475,7 @@ def scalable_actor_critic(env, kappa, n_iterations, *, batch=1, initial_logits=N
         extra trace columns. Called at every checkpoint.
     exact_mdp : NetworkedMDP, optional
         The same model as ``env`` (small). Adds exact ``J``, ``grad_norm`` and ``critic_error``
-        columns at checkpoints (:mod:`solvers.exact`).
+        columns at checkpoints (:mod:`netmarl_verify.solvers.exact`).
     exact_metrics : iterable of str
         Subset of ``("J", "grad_norm", "critic_error")``.
     initial_states : int array, shape (n,) or (B, n), optional
@@ -501,8 +501,8 @@ def scalable_actor_critic(env, kappa, n_iterations, *, batch=1, initial_logits=N
     Examples
     --------
     >>> import networkx as nx
-    >>> from envs import coupled_networked_mdp
-    >>> from solvers.sampled import scalable_actor_critic
+    >>> from netmarl_verify.envs import coupled_networked_mdp
+    >>> from netmarl_verify.solvers.sampled import scalable_actor_critic
     >>> mdp = coupled_networked_mdp(nx.path_graph(3), 0.5, rng=0)
     >>> res = scalable_actor_critic(mdp, 1, 200, batch=4, rng=1, checkpoints=[0, 200])
     >>> res.trace.shape[0], res.tables[1].shape, float(res.tables[1][0].flat[0])
@@ -806,8 +806,8 @@ def _track_max(qmax, qarg, new, pos, Qflat, sparse, layout, B):
 
 def _exact_row(mdp, logits, tables, sparse, layout, hoods, kappa, metrics, cache):
     """Exact J, ||grad J|| and max_i ||Q-hat_i - Q-hat_i^theta||_inf per run (solvers.exact)."""
-    from envs import LocalSoftmaxPolicy
-    from solvers.exact import critic_fixed_point, evaluate_policy, policy_gradient
+    from netmarl_verify.envs import LocalSoftmaxPolicy
+    from netmarl_verify.solvers.exact import critic_fixed_point, evaluate_policy, policy_gradient
 
     B = logits[0].shape[0]
     out = {m: np.full(B, np.nan) for m in metrics}
@@ -847,7 +847,7 @@ def frozen_policy_critic(env, policy, kappa, n_iterations, **kwargs):
 
     ``policy`` is a :class:`~envs.LocalSoftmaxPolicy` or a sequence of logits; every other keyword
     is passed to :func:`scalable_actor_critic`. Its tables converge to
-    :func:`solvers.exact.critic_fixed_point` (qu2020 Theorem 3(b) with :math:`\\eta = 0`).
+    :func:`netmarl_verify.solvers.exact.critic_fixed_point` (qu2020 Theorem 3(b) with :math:`\\eta = 0`).
     """
     if "actor" in kwargs:
         raise TypeError("frozen_policy_critic always has actor=False")

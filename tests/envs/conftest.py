@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from envs import LocalTabularPolicy, WirelessNetwork
+from netmarl_verify.envs import LocalTabularPolicy, WirelessNetwork
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from envs import (
+from netmarl_verify.envs import (
     LocalSoftmaxPolicy,
     MemoryBudgetError,
     NegativeProbabilityError,

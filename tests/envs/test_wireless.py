@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from envs import (
+from netmarl_verify.envs import (
     LocalPolicySampler,
     LocalSoftmaxPolicy,
     LocalTabularPolicy,
@@ -334,7 +334,7 @@ def test_rollouts_agree_with_each_other_and_with_the_exact_average_reward():
     """
     net = WirelessNetwork(2, 2, seed=13)
     pol = net.aloha_policy(0.6)
-    from solvers.exact import evaluate_policy
+    from netmarl_verify.solvers.exact import evaluate_policy
 
     ev = evaluate_policy(net.to_networked_mdp(), pol)
     d, J = ev.stationary, ev.J
@@ -427,8 +427,8 @@ def test_collisions_correlate_next_states_under_a_stochastic_policy(collision_ca
     the current state. The exact J (joint contraction over actions) matches a long simulation;
     the product-of-marginals chain (what an earlier ``induced_chain`` built) does not.
     """
-    from envs import LocalTabularPolicy, NetworkedMDP
-    from solvers.exact import average_reward
+    from netmarl_verify.envs import LocalTabularPolicy, NetworkedMDP
+    from netmarl_verify.solvers.exact import average_reward
 
     net, probs, pol = collision_case
     mdp = net.to_networked_mdp()

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from envs import LocalSoftmaxPolicy, LocalTabularPolicy, MemoryBudgetError, TabularMDP, WirelessNetwork, simulate
-from solvers.exact import average_reward, state_values, transition_matrix
+from netmarl_verify.envs import LocalSoftmaxPolicy, LocalTabularPolicy, MemoryBudgetError, TabularMDP, WirelessNetwork, simulate
+from netmarl_verify.solvers.exact import average_reward, state_values, transition_matrix
 
 
 def _policies(net, mdp):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from verify import Registry, run
+from netmarl_verify.verify import Registry, run
 
 _TOY_PATH = Path(__file__).resolve().parents[1] / "verify" / "_toy_claims.py"
 

@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from reports.figures import close, decay_plot, figure_png, loglog_error
+from netmarl_verify.reports.figures import close, decay_plot, figure_png, loglog_error
 
 
 def _lines(fig):

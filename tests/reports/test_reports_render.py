@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-import reports
-from reports import paper_summary, render_all, render_index, render_paper
+from netmarl_verify import reports
+from netmarl_verify.reports import paper_summary, render_all, render_index, render_paper
 
 
 def test_render_paper_files(toy_rows, toy_registry, tmp_path):
@@ -105,7 +105,7 @@ def test_index_of_nothing(tmp_path):
 def test_failing_figure_names_the_claim_and_keeps_the_report(toy_rows, toy_registry, tmp_path):
     claim = toy_registry.get("toy.geometric")
 
-    def broken(rows):
+    def broken(rows, plots):
         plt.figure()  # a half-drawn pyplot figure must not leak
         return 1 / 0
 
@@ -123,7 +123,7 @@ def test_failing_figure_names_the_claim_and_keeps_the_report(toy_rows, toy_regis
 
 def test_figure_that_cannot_be_saved_is_reported(toy_rows, toy_registry, tmp_path):
     claim = toy_registry.get("toy.geometric")
-    claim.figure = lambda rows: object()  # not a matplotlib figure: figure_png fails on it
+    claim.figure = lambda rows, plots: object()  # not a matplotlib figure: figure_png fails on it
     paths = render_paper("toy", toy_rows, [claim], tmp_path)
     assert len(paths["figure_errors"]) == 1 and "toy.geometric" in paths["figure_errors"][0]
     assert "Figure 1 not drawn" in paths["markdown"].read_text()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from reports import Link, format_value, html_table, markdown_table
+from netmarl_verify.reports import Link, format_value, html_table, markdown_table
 
 
 def test_format_value():

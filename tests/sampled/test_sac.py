@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-import envs
-from envs import MemoryBudgetError
-from solvers.exact import critic_fixed_point
-from solvers.sampled import PowerSchedule, assumption3, frozen_policy_critic, scalable_actor_critic
+from netmarl_verify import envs
+from netmarl_verify.envs import MemoryBudgetError
+from netmarl_verify.solvers.exact import critic_fixed_point
+from netmarl_verify.solvers.sampled import PowerSchedule, assumption3, frozen_policy_critic, scalable_actor_critic
 
 
 # ---------------------------------------------------------------------------- reference

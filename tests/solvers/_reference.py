@@ -35,7 +35,7 @@ is the sum of the local ones), and the same with the global state for
 
 import numpy as np
 
-from envs import LocalSoftmaxPolicy, NetworkedMDP, TabularSoftmaxPolicy
+from netmarl_verify.envs import LocalSoftmaxPolicy, NetworkedMDP, TabularSoftmaxPolicy
 
 __all__ = [
     "joint_tables",

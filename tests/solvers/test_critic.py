@@ -19,9 +19,9 @@ import pytest
 import scipy.linalg as sla
 from numpy.testing import assert_allclose
 
-import envs
-from envs import MemoryBudgetError
-from solvers.exact import (
+from netmarl_verify import envs
+from netmarl_verify.envs import MemoryBudgetError
+from netmarl_verify.solvers.exact import (
     UnidentifiedFixedPointError,
     critic_approximation_error,
     critic_fixed_point,

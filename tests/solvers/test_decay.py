@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-import envs
-from solvers.exact import (
+from netmarl_verify import envs
+from netmarl_verify.solvers.exact import (
     agent_marginals,
     decay_profile,
     evaluate_policy,

@@ -21,8 +21,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 import _reference as ref
-from envs import LocalSoftmaxPolicy, NetworkedMDP, TabularMDP, TabularSoftmaxPolicy, random_networked_mdp
-from solvers.exact import (
+from netmarl_verify.envs import LocalSoftmaxPolicy, NetworkedMDP, TabularMDP, TabularSoftmaxPolicy, random_networked_mdp
+from netmarl_verify.solvers.exact import (
     MultipleRecurrentClassesError,
     PeriodicChainError,
     average_reward,

@@ -15,8 +15,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-import envs
-from solvers.exact import average_reward, stationary_distribution
+from netmarl_verify import envs
+from netmarl_verify.solvers.exact import average_reward, stationary_distribution
 
 
 def _joint_chain(mdp, policy):

@@ -3,7 +3,7 @@
 Nothing is registered at import. The tests build a fresh ``verify.Registry`` and call
 :func:`register_toy_claims`; the command-line tests load this module through
 ``NETMARL_VERIFY_EXTRA_CLAIMS=_toy_claims:register_toy_claims`` (with this folder on
-``PYTHONPATH``), so the real ``python -m verify list`` never shows them.
+``PYTHONPATH``), so the real ``netmarl-verify list`` never shows them.
 
 - ``toy.geometric``: :math:`S_K = \\sum_{k=0}^{K} a r^k \\le a/(1-r)` for :math:`0 \\le r < 1`,
   :math:`a > 0` — true; the instance ``r=1.5`` breaks the hypothesis (not applicable).
@@ -15,7 +15,7 @@ Nothing is registered at import. The tests build a fresh ``verify.Registry`` and
 import numpy as np
 import sympy
 
-from verify import Assumption, Claim, Instance, Measurement
+from netmarl_verify.verify import Assumption, Claim, Instance, Measurement
 
 a, r = sympy.symbols("a r", positive=True)
 
@@ -45,8 +45,8 @@ def geometric_measure(instance, rng, quick):
                           extra={"tail": scale * ratio ** (K + 1) / (1 - ratio)})
 
 
-def geometric_figure(rows):
-    from reports.figures import decay_plot
+def geometric_figure(rows, plots):
+    decay_plot = plots.decay_plot
 
     ok = rows[rows["assumptions_hold"]]
     first = ok[ok["instance"] == ok["instance"].iloc[0]]

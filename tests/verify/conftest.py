@@ -3,7 +3,7 @@
 import pytest
 
 import _toy_claims
-from verify import Registry
+from netmarl_verify.verify import Registry
 
 
 @pytest.fixture

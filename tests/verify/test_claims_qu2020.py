@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-import envs
-from solvers.exact import decay_profile, interaction_matrix, row_sums
-from verify import get_claim, run_claim
-from verify.claims import qu2020
+from netmarl_verify import envs
+from netmarl_verify.solvers.exact import decay_profile, interaction_matrix, row_sums
+from netmarl_verify.verify import get_claim, run_claim
+from netmarl_verify.verify.claims import qu2020
 
 
 def _verdicts(rows, contains=None):

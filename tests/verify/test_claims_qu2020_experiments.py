@@ -7,10 +7,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-import envs
-from solvers.exact import agent_marginals, interaction_matrix, row_sums
-from verify import check_instance, get_claim, run_claim, to_frame
-from verify.claims import qu2020_experiments as qx
+from netmarl_verify import envs
+from netmarl_verify.solvers.exact import agent_marginals, interaction_matrix, row_sums
+from netmarl_verify.verify import check_instance, get_claim, run_claim, to_frame
+from netmarl_verify.reports import figures
+from netmarl_verify.verify.claims import qu2020_experiments as qx
 
 
 def _instance(claim, name, quick=True, seed=0):
@@ -105,9 +106,9 @@ def test_lemma3_wrong_rho_is_violated():
 
 
 def test_lemma3_figure(quick_rows):
-    from reports.figures import close
+    from netmarl_verify.reports.figures import close
 
-    figs = get_claim("qu2020.lemma3").figure(to_frame(quick_rows["qu2020.lemma3"]))
+    figs = get_claim("qu2020.lemma3").figure(to_frame(quick_rows["qu2020.lemma3"]), figures)
     assert len(figs) == 4
     for f in figs:
         assert f.axes[0].get_yscale() == "log"
@@ -165,7 +166,7 @@ def test_appA2_quick_verdicts(quick_rows):
 def test_appA2_canonical_max_equals_full_max():
     g, k = nx.complete_graph(3), 3
     mdp = envs.coloring_mdp(g, k)
-    from solvers.exact import average_reward
+    from netmarl_verify.solvers.exact import average_reward
 
     def J(col):
         return average_reward(mdp, qx._state_independent(np.eye(k)[list(col)], k))
@@ -246,9 +247,9 @@ def test_bootstrap_rate_of_flat_curves_is_not_below_one():
 
 
 def test_figB4_figure(quick_rows):
-    from reports.figures import close
+    from netmarl_verify.reports.figures import close
 
-    figs = get_claim("qu2020.figB4").figure(to_frame(quick_rows["qu2020.figB4"]))
+    figs = get_claim("qu2020.figB4").figure(to_frame(quick_rows["qu2020.figB4"]), figures)
     assert len(figs) == 2
     for f in figs:
         assert f.axes[0].get_yscale() == "log"

@@ -7,8 +7,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-import envs
-from solvers.exact import (
+from netmarl_verify import envs
+from netmarl_verify.solvers.exact import (
     critic_approximation_error,
     critic_fixed_point,
     ergodicity_constants,
@@ -16,8 +16,8 @@ from solvers.exact import (
     q_table,
     score_norm_bound,
 )
-from verify import get_claim, run_claim
-from verify.claims import qu2020_sac
+from netmarl_verify.verify import get_claim, run_claim
+from netmarl_verify.verify.claims import qu2020_sac
 
 
 def _verdicts(rows, contains=None, check=None):

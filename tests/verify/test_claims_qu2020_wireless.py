@@ -5,11 +5,12 @@ import math
 import numpy as np
 import pytest
 
-import envs
-from solvers.exact import average_reward
-from verify import get_claim, run_claim, to_frame
-from verify._bench_sac import run_sac_case
-from verify.claims import qu2020_wireless as w
+from netmarl_verify import envs
+from netmarl_verify.solvers.exact import average_reward
+from netmarl_verify.verify import get_claim, run_claim, to_frame
+from netmarl_verify.verify._bench_sac import run_sac_case
+from netmarl_verify.reports import figures
+from netmarl_verify.verify.claims import qu2020_wireless as w
 
 GRID = "5x5 grid (sampled evaluation)"
 STRIP = "1x3 strip (exact evaluation)"
@@ -73,9 +74,9 @@ def test_quick_rows_record_step_sizes_and_assumption3(quick_rows):
 
 
 def test_figure(quick_rows):
-    from reports.figures import close
+    from netmarl_verify.reports.figures import close
 
-    figs = w.make_fig5_claim().figure(to_frame(quick_rows))
+    figs = w.make_fig5_claim().figure(to_frame(quick_rows), figures)
     assert len(figs) == 2
     for f in figs:
         ax = f.axes[0]

@@ -1,4 +1,4 @@
-"""End to end: ``python -m verify report qu2020 --quick`` and ``run --json`` on the real claims."""
+"""End to end: ``netmarl-verify report qu2020 --quick`` and ``run --json`` on the real claims."""
 
 import json
 import os
@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import reports
+from netmarl_verify import reports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ def _env():
 
 def test_report_qu2020_quick(tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "verify", "report", "qu2020", "--quick", "--no-progress",
+    proc = subprocess.run([sys.executable, "-m", "netmarl_verify", "report", "qu2020", "--quick", "--no-progress",
                            "--out", str(out)], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     paper = out / "qu2020"
@@ -42,7 +42,7 @@ def test_report_qu2020_quick(tmp_path):
 
 
 def test_run_json_rows(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "verify", "run", "qu2020.thm1", "--quick", "--json", "--seed", "4",
+    proc = subprocess.run([sys.executable, "-m", "netmarl_verify", "run", "qu2020.thm1", "--quick", "--json", "--seed", "4",
                            "--no-progress"], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]

@@ -2,7 +2,7 @@
 
 import math
 
-from verify._bench import _format, run_exact_case, run_generic_step_case, run_simulator_case
+from netmarl_verify.verify._bench import _format, run_exact_case, run_generic_step_case, run_simulator_case
 
 
 def test_exact_case_tiny():

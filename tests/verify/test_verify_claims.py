@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy
 
-from verify import (
+from netmarl_verify.verify import (
     DEFAULT_RTOL,
     Assumption,
     CheckResult,
@@ -19,7 +19,7 @@ from verify import (
     tightness_ratio,
     verdict,
 )
-from verify._claims import _lambdified
+from netmarl_verify.verify._claims import _lambdified
 
 a, r = sympy.symbols("a r")
 

@@ -1,4 +1,4 @@
-"""The command line ``python -m verify``: subprocesses for the real entry point, in-process
+"""The command line ``netmarl-verify``: subprocesses for the real entry point, in-process
 ``main(argv, registry=...)`` for the rest (faster)."""
 
 import json
@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import verify
-from verify import EXTRA_CLAIMS_ENV, Registry
-from verify._cli import main
+from netmarl_verify import verify
+from netmarl_verify.verify import EXTRA_CLAIMS_ENV, Registry
+from netmarl_verify._cli import main
 
 import _toy_claims
 
@@ -28,7 +28,7 @@ def _python_m_verify(*args, toy=False):
     if toy:
         env["PYTHONPATH"] = os.pathsep.join([str(HERE)] + [p for p in [env.get("PYTHONPATH")] if p])
         env[EXTRA_CLAIMS_ENV] = "_toy_claims:register_toy_claims"
-    return subprocess.run([sys.executable, "-m", "verify", *args], cwd=REPO, env=env,
+    return subprocess.run([sys.executable, "-m", "netmarl_verify", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -38,7 +38,7 @@ def test_help_and_no_arguments_print_help():
     for args in (["--help"], []):
         proc = _python_m_verify(*args)
         assert proc.returncode == 0, proc.stderr
-        assert "usage: python -m verify" in proc.stdout
+        assert "usage: netmarl-verify" in proc.stdout
         for command in ("list", "run", "report", "bench"):
             assert command in proc.stdout
 
@@ -74,7 +74,7 @@ def test_subcommand_help(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])
     assert exc.value.code == 0
-    assert f"usage: python -m verify {command}" in capsys.readouterr().out
+    assert f"usage: netmarl-verify {command}" in capsys.readouterr().out
 
 
 def test_run_table_and_csv(toy_registry, tmp_path, capsys):
@@ -104,11 +104,11 @@ def test_report_command(toy_registry, tmp_path, capsys):
                  "toy/toy.geometric-1.png"):
         assert (tmp_path / path).is_file(), path
     assert "report.html" in capsys.readouterr().out
-    assert "python -m verify report toy --quick" in (tmp_path / "toy/report.md").read_text()
+    assert "netmarl-verify report toy --quick" in (tmp_path / "toy/report.md").read_text()
 
 
 def test_report_with_failing_figure_is_written_and_exits_1(toy_registry, tmp_path, capsys):
-    toy_registry.get("toy.geometric").figure = lambda rows: 1 / 0
+    toy_registry.get("toy.geometric").figure = lambda rows, plots: 1 / 0
     assert main(["report", "toy", "--quick", "--out", str(tmp_path)], registry=toy_registry) == 1
     err = capsys.readouterr().err
     assert "the figure of claim 'toy.geometric' failed: ZeroDivisionError" in err
@@ -131,9 +131,9 @@ def test_bad_seed_is_a_usage_error(toy_registry):
 
 def test_bench_delegates_remaining_arguments(monkeypatch):
     seen = []
-    fake = types.ModuleType("verify._bench")
+    fake = types.ModuleType("netmarl_verify.verify._bench")
     fake.main = lambda argv: seen.append(argv) or 5
-    monkeypatch.setitem(sys.modules, "verify._bench", fake)
+    monkeypatch.setitem(sys.modules, "netmarl_verify.verify._bench", fake)
     monkeypatch.setattr(verify, "_bench", fake, raising=False)
     assert main(["bench", "--help", "--size", "3"]) == 5
     assert seen == [["--help", "--size", "3"]]

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verify import fit_exponential_rate, fit_loglog_slope
+from netmarl_verify.verify import fit_exponential_rate, fit_loglog_slope
 
 
 @settings(max_examples=50, deadline=None)

@@ -6,8 +6,8 @@ import types
 import pytest
 
 import _toy_claims
-import verify
-from verify import REGISTRY, Registry, UnknownClaimError, load_extra_claims
+from netmarl_verify import verify
+from netmarl_verify.verify import REGISTRY, Registry, UnknownClaimError, load_extra_claims
 
 
 def test_lookup_by_claim_paper_and_all(toy_registry):
@@ -74,7 +74,7 @@ def test_extra_claims_errors_name_the_entry():
 
 
 def test_claims_package_load_all_imports_every_module():
-    import verify.claims
+    import netmarl_verify.verify.claims
 
     mods = verify.claims.load_all()
     assert [m.__name__.rsplit(".", 1)[1] for m in mods] == verify.claims.paper_modules()

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import _toy_claims
-from verify import (
+from netmarl_verify.verify import (
     CORE_COLUMNS,
     ClaimError,
     Instance,
@@ -93,7 +93,7 @@ def test_claim_errors_name_claim_instance_and_seed():
 
 
 def test_nan_measurement_is_an_error_not_a_verdict():
-    from verify import Claim
+    from netmarl_verify.verify import Claim
 
     claim = Claim(id="toy.nan", paper_file="toy.txt", source="-", statement="-",
                   instances=lambda quick, seed: [{"name": "i"}],
@@ -103,7 +103,7 @@ def test_nan_measurement_is_an_error_not_a_verdict():
 
 
 def test_duplicate_instance_names_and_bad_seed_rejected():
-    from verify import Claim
+    from netmarl_verify.verify import Claim
 
     claim = Claim(id="toy.dup", paper_file="toy.txt", source="-", statement="-",
                   instances=lambda quick, seed: [{"name": "i"}, {"name": "i"}],
@@ -115,7 +115,7 @@ def test_duplicate_instance_names_and_bad_seed_rejected():
 
 
 def test_empty_run_has_core_columns():
-    from verify import Registry, to_frame
+    from netmarl_verify.verify import Registry, to_frame
 
     df = to_frame([])
     assert list(df.columns) == CORE_COLUMNS and df.empty

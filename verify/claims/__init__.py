@@ -1,7 +1,7 @@
 """Claims of the papers, one module per paper (``verify/claims/<paper>.py``).
 
-A paper module builds :class:`verify.Claim` objects and registers them at import with
-:func:`verify.register`. Nothing is imported here eagerly: :func:`load_all` imports every
+A paper module builds :class:`netmarl_verify.verify.Claim` objects and registers them at import with
+:func:`netmarl_verify.verify.register`. Nothing is imported here eagerly: :func:`load_all` imports every
 module of this package (found with :mod:`pkgutil`, names starting with ``_`` skipped), so a new
 ``qu2020.py`` is picked up without touching this file. The registry calls it on first use.
 """

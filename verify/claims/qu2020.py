@@ -7,13 +7,13 @@ r"""qu2020 (Qu, Lin, Wierman, Li — scalable MARL with average reward): decay a
 ``qu2020.lemma2b`` Lemma 2(b): :math:`\|\hat h_i - \nabla_{\theta_i} J\| \le c L_i \rho^{\kappa+1}`.
 
 Every measured value is exact: the sup in eq. (4) is a maximum over the full :math:`Q_i` table
-(:func:`solvers.exact.decay_profile` with ``method="sup"``), the truncation errors are maxima over
+(:func:`netmarl_verify.solvers.exact.decay_profile` with ``method="sup"``), the truncation errors are maxima over
 all state-action pairs, gradients are exact (Lemma 1) and truncated gradients exact (eq. (7)).
 
 Finding (recorded, not hidden): Theorem 1 and Corollary 1 are stated for :math:`|r_i| \le \bar r`,
 but the proof (App. B.1) bounds :math:`|E r_i - \tilde E r_i|` by :math:`\bar r\,TV`, which needs
 :math:`0 \le r_i \le \bar r` (in general the factor is the span :math:`\sup r_i - \inf r_i \le
-2\bar r`). On :func:`envs.copy_chain_mdp`, where Lemma 3's TV bound is attained, the decay sup
+2\bar r`). On :func:`netmarl_verify.envs.copy_chain_mdp`, where Lemma 3's TV bound is attained, the decay sup
 equals :math:`\bar r\rho^{\kappa+1}/(1-\rho)` exactly for rewards in :math:`\{0, \bar r\}` (ratio 1)
 and twice that for rewards in :math:`\{-\bar r, \bar r\}` (ratio 2): a counterexample to the
 statement as written; the constant :math:`(\sup r - \inf r)/(1-\rho)` is what the proof shows.
@@ -23,8 +23,8 @@ import networkx as nx
 import numpy as np
 import sympy
 
-import envs
-from solvers.exact import (
+from netmarl_verify import envs
+from netmarl_verify.solvers.exact import (
     decay_profile,
     evaluate_policy,
     interaction_matrix,
@@ -35,7 +35,7 @@ from solvers.exact import (
     truncated_gradient,
     truncated_q,
 )
-from verify import Assumption, Claim, Instance, Measurement, register
+from netmarl_verify.verify import Assumption, Claim, Instance, Measurement, register
 
 PAPER = "qu2020"
 PAPER_FILE = "qu2020_scalable_marl_average_reward.txt"
@@ -135,8 +135,8 @@ def _decay_measure(inst, rng, quick, gamma_value=None, c_scale=1.0, rho_override
                                       extra={"witness": w})
 
 
-def _decay_figure(rows, title_prefix):
-    from reports.figures import decay_plot
+def _decay_figure(rows, plots, title_prefix):
+    decay_plot = plots.decay_plot
 
     figs = []
     ok = rows[rows["instance"].str.contains("copy-chain|coupled", regex=True)]
@@ -223,8 +223,8 @@ def _lemma2b_measure(inst, rng, quick, c_scale=1.0):
                                       assumptions=[decay_ok])
 
 
-def _lemma2_figure(rows, title):
-    from reports.figures import decay_plot
+def _lemma2_figure(rows, plots, title):
+    decay_plot = plots.decay_plot
 
     figs = []
     ok = rows[rows["assumptions_hold"]]
@@ -269,7 +269,7 @@ def make_claims(c_scale=1.0, rho_override=None):
               latex=r"\sup_{z, z' : z_{N_i^\kappa} = z'_{N_i^\kappa}} |Q_i(z) - Q_i(z')| \le "
                     r"\frac{\bar r}{1-\rho}\rho^{\kappa+1}",
               bound=THM1_BOUND, assumptions=_thm1_assumptions, measure=thm1_measure,
-              instances=_decay_instances, figure=lambda rows: _decay_figure(rows, "Theorem 1"),
+              instances=_decay_instances, figure=lambda rows, plots: _decay_figure(rows, plots, "Theorem 1"),
               notes="Measured: exact sup over all pairs agreeing on N_i^kappa (full Q_i table). "
                     "Signed rewards on the copy chain violate the statement by a factor 2 (module docstring)."),
         Claim(id="qu2020.cor1", paper=PAPER, paper_file=PAPER_FILE, source="Corollary 1 (§3.1, App. B.3)",
@@ -277,7 +277,7 @@ def make_claims(c_scale=1.0, rho_override=None):
                         "(rbar/(1-gamma rho), gamma rho) exponential decay property.",
               latex=r"\sup |Q^\gamma_i(z) - Q^\gamma_i(z')| \le \frac{\bar r}{1-\gamma\rho}(\gamma\rho)^{\kappa+1}",
               bound=COR1_BOUND, assumptions=_thm1_assumptions, measure=cor1_measure,
-              instances=_decay_instances, figure=lambda rows: _decay_figure(rows, "Corollary 1"),
+              instances=_decay_instances, figure=lambda rows, plots: _decay_figure(rows, plots, "Corollary 1"),
               notes="gamma in {0.5, 0.9}."),
         Claim(id="qu2020.lemma2a", paper=PAPER, paper_file=PAPER_FILE, source="Lemma 2(a), eq. (5)-(6)",
               statement="Under (c, rho) exponential decay, every truncated Q-function (any weights) is within "
@@ -285,7 +285,7 @@ def make_claims(c_scale=1.0, rho_override=None):
               latex=r"\max_{s,a}|Q_i(s,a) - \tilde Q_i(s_{N_i^\kappa}, a_{N_i^\kappa})| \le c\rho^{\kappa+1}",
               bound=LEMMA2A_BOUND, assumptions=_lemma2_assumptions, measure=lambda inst, rng, quick:
               _lemma2a_measure(inst, rng, quick, c_scale),
-              instances=lemma2a_instances, figure=lambda rows: _lemma2_figure(rows, "Lemma 2(a)"),
+              instances=lemma2a_instances, figure=lambda rows, plots: _lemma2_figure(rows, plots, "Lemma 2(a)"),
               notes="Weights: uniform, stationary conditional, a random fixed outside configuration. "
                     "c = rbar/(1-rho) from Theorem 1; the decay property itself is measured per policy."),
         Claim(id="qu2020.lemma2b", paper=PAPER, paper_file=PAPER_FILE, source="Lemma 2(b), eq. (7)",
@@ -294,7 +294,7 @@ def make_claims(c_scale=1.0, rho_override=None):
               latex=r"\|\hat h_i(\theta) - \nabla_{\theta_i} J(\theta)\|_2 \le c L_i \rho^{\kappa+1}",
               bound=LEMMA2B_BOUND, assumptions=_lemma2_assumptions, measure=lambda inst, rng, quick:
               _lemma2b_measure(inst, rng, quick, c_scale),
-              instances=lemma2b_instances, figure=lambda rows: _lemma2_figure(rows, "Lemma 2(b)"),
+              instances=lemma2b_instances, figure=lambda rows, plots: _lemma2_figure(rows, plots, "Lemma 2(b)"),
               notes="L_i is the exact max over (s_i, a_i) of the softmax score norm."),
     ]
 

@@ -21,7 +21,7 @@ r"""qu2020: Lemma 3 (TV decay of the agent marginals), App. A.2 (k-colouring), A
                    :math:`\kappa`", made falsifiable as fitted rates below 1 (see its notes).
 
 Every quantity is exact: the time-t marginals are propagated with the exact global transition
-matrix (:func:`solvers.exact.agent_marginals`), J and stationary marginals come from the exact
+matrix (:func:`netmarl_verify.solvers.exact.agent_marginals`), J and stationary marginals come from the exact
 solvers, and each value of (4) is a difference of two exactly computed :math:`Q_i`.
 
 The supremum over pairs in Lemma 3 is computed exactly on small instances without enumerating
@@ -45,8 +45,8 @@ import numpy as np
 import sympy
 from tqdm import tqdm
 
-import envs
-from solvers.exact import (
+from netmarl_verify import envs
+from netmarl_verify.solvers.exact import (
     agent_marginals,
     average_reward,
     decay_profile,
@@ -54,7 +54,7 @@ from solvers.exact import (
     interaction_matrix,
     row_sums,
 )
-from verify import DEFAULT_RTOL, Assumption, Claim, Instance, Measurement, fit_exponential_rate, register
+from netmarl_verify.verify import DEFAULT_RTOL, Assumption, Claim, Instance, Measurement, fit_exponential_rate, register
 
 __all__ = [
     "lemma3_tv",
@@ -275,8 +275,8 @@ def _tightest_agent(tv, bound):
     return int(np.argmax(tv))
 
 
-def _lemma3_figure(rows):
-    from reports.figures import decay_plot
+def _lemma3_figure(rows, plots):
+    decay_plot = plots.decay_plot
 
     figs = []
     sub = rows[rows["point.form"] == "rho^t"]
@@ -601,10 +601,10 @@ def _figB4_measure(inst, rng, quick, profile=b4_profile):
                              else float("nan")})
 
 
-def _figB4_figure(rows):
+def _figB4_figure(rows, plots):
     import json
 
-    from reports.figures import decay_plot
+    decay_plot = plots.decay_plot
 
     figs = []
     for _, r in rows[rows["point.check"] == "fitted rate of the median curve"].iterrows():

@@ -13,11 +13,11 @@ convergence, and the stationarity bound of Theorem 2.
                   stochastic approximation (below).
 ``qu2020.thm2``   Theorem 2: :math:`\liminf_T\|\nabla J(\theta(T))\| \le L c\rho^{\kappa+1}/(1-\mu_D)`.
 
-Everything compared is exact: :math:`Q_i^\theta` (:func:`solvers.exact.q_table`), the critic fixed
-point (:func:`solvers.exact.critic_fixed_point`, residual-certified), :math:`\sigma, \mu_D`
-(:func:`solvers.exact.ergodicity_constants`, an SVD of the dense state-action chain),
-:math:`\nabla J` (:func:`solvers.exact.policy_gradient`). The sampled algorithm is
-:func:`solvers.sampled.scalable_actor_critic`.
+Everything compared is exact: :math:`Q_i^\theta` (:func:`netmarl_verify.solvers.exact.q_table`), the critic fixed
+point (:func:`netmarl_verify.solvers.exact.critic_fixed_point`, residual-certified), :math:`\sigma, \mu_D`
+(:func:`netmarl_verify.solvers.exact.ergodicity_constants`, an SVD of the dense state-action chain),
+:math:`\nabla J` (:func:`netmarl_verify.solvers.exact.policy_gradient`). The sampled algorithm is
+:func:`netmarl_verify.solvers.sampled.scalable_actor_critic`.
 
 Theorem 3(b): the rate used as the criterion
 --------------------------------------------
@@ -111,8 +111,8 @@ import scipy.linalg as sla
 import sympy
 from threadpoolctl import threadpool_limits
 
-import envs
-from solvers.exact import (
+from netmarl_verify import envs
+from netmarl_verify.solvers.exact import (
     critic_approximation_error,
     critic_fixed_point,
     decay_profile,
@@ -123,8 +123,8 @@ from solvers.exact import (
     row_sums,
     score_norm_bound,
 )
-from solvers.sampled import PowerSchedule, assumption3, frozen_policy_critic, scalable_actor_critic
-from verify import Assumption, Claim, Instance, Measurement, evaluate_bound, fit_loglog_slope, register
+from netmarl_verify.solvers.sampled import PowerSchedule, assumption3, frozen_policy_critic, scalable_actor_critic
+from netmarl_verify.verify import Assumption, Claim, Instance, Measurement, evaluate_bound, fit_loglog_slope, register
 
 __all__ = [
     "THM3A_BOUND",
@@ -254,10 +254,10 @@ def _thm3a_measure(inst, rng, quick, c_scale=1.0):
                         assumptions=a4)
 
 
-def _thm3a_figure(rows):
+def _thm3a_figure(rows, plots):
     from matplotlib.ticker import MaxNLocator
 
-    from reports.figures import decay_plot
+    decay_plot = plots.decay_plot
 
     figs = []
     ok = rows[rows["assumptions_hold"]]
@@ -423,10 +423,10 @@ def _critic_measure(inst, rng, quick, target=_exact_target, make_env=None):
                       assumptions=[burn_in])
 
 
-def _critic_figure(rows):
+def _critic_figure(rows, plots):
     import json
 
-    from reports.figures import loglog_error
+    loglog_error = plots.loglog_error
 
     figs = []
     for _, r in rows[rows["point.check"] == "E(T)/E(T0)"].iterrows():
@@ -556,12 +556,12 @@ def _thm2_measure(inst, rng, quick, c_scale=1.0):
                     assumptions=_assumption4(sigma_min, mu_max, "min sigma / max mu_D over every run and checkpoint"))
 
 
-def _thm2_figure(rows):
+def _thm2_figure(rows, plots):
     import json
 
     from matplotlib.ticker import MaxNLocator
 
-    from reports.figures import decay_plot, new_figure
+    decay_plot, new_figure = plots.decay_plot, plots.new_figure
 
     figs = []
     for name in rows["instance"].unique():

@@ -5,7 +5,7 @@ r"""qu2020 §4 Fig. 2 / App. E Fig. 5: Scalable Actor-Critic against the tuned l
 
 The experiment of the paper (App. E): users on a 5 x 5 grid, access points at the cell corners,
 deadline :math:`d = 2`, arrival probabilities :math:`p_i` and success probabilities :math:`q_k`
-uniform on [0, 1] (:class:`envs.WirelessNetwork`, whose docstring pins every modelling choice);
+uniform on [0, 1] (:class:`netmarl_verify.envs.WirelessNetwork`, whose docstring pins every modelling choice);
 Alg. 1 with κ = 0, 1 from the uniform random policy, without the rescaling Γ ("In numerical
 experiments, we do not use this rescaling factor"), against localized ALOHA (send the earliest
 packet with probability ``p_send`` to an AP drawn with weight :math:`q_k / m_k`).
@@ -28,9 +28,9 @@ Two settings:
 
 (a) **5 x 5 grid, sampled evaluation** (the paper's grid; no exact model fits: an interior user's
     kernel has :math:`20^9 \cdot 4` entries). ALOHA's ``p_send`` is tuned by grid search with
-    :func:`envs.tune_aloha` (common random numbers), then the winner is evaluated again with
+    :func:`netmarl_verify.envs.tune_aloha` (common random numbers), then the winner is evaluated again with
     fresh random numbers (no winner's-curse bias). Every learned policy is evaluated by an
-    independent long simulation (:func:`envs.simulate`: fresh generator, burn-in, many copies) —
+    independent long simulation (:func:`netmarl_verify.envs.simulate`: fresh generator, burn-in, many copies) —
     not by the training window. κ = 1 needs :math:`20^9 \approx 5 \cdot 10^{11}` critic entries per
     interior agent: the dense table is refused, so κ = 1 runs briefly with ``table_mode="sparse"``
     and its row carries the assumption "the critic has revisited its entries" (cumulative
@@ -40,7 +40,7 @@ Two settings:
 (b) **a small grid, exact evaluation** (1 x 3 strip in quick mode; 1 x 4 strip and 2 x 2 grid in
     full mode). Both κ = 0 and κ = 1 fit as dense tables; the final reward of run ``b`` is the
     exact :math:`J` of ``LocalSoftmaxPolicy(logits of run b)`` on
-    :meth:`envs.WirelessNetwork.to_networked_mdp` (:func:`solvers.exact.average_reward`), and ALOHA
+    :meth:`envs.WirelessNetwork.to_networked_mdp` (:func:`netmarl_verify.solvers.exact.average_reward`), and ALOHA
     is tuned by exact average reward over a grid of ``p_send``. On the 2 x 2 grid the conflict
     graph is complete, so κ = 1 is the full (untruncated) critic; on the strips it is a genuine
     truncation.
@@ -50,7 +50,7 @@ Step sizes (pinned, Assumption 3 holds)
 :math:`\alpha_t = (1+t)^{-0.55}` (the default critic step) and
 :math:`\eta_t = 1000^{0.6} / (1000 + t)^{0.6}`: :math:`\eta_0 = 1`, then :math:`\eta_t \sim t^{-0.6}`.
 Both powers lie in (1/2, 1] and :math:`0.6 > 0.55`, so Assumption 3 holds
-(:func:`solvers.sampled.assumption3`: :math:`\sum(\eta_t/\alpha_t)^{d} < \infty` for :math:`d > 20`).
+(:func:`netmarl_verify.solvers.sampled.assumption3`: :math:`\sum(\eta_t/\alpha_t)^{d} < \infty` for :math:`d > 20`).
 Why not the default :math:`\eta_t = (1+t)^{-0.9}`: the actor step of agent :math:`i` is
 :math:`\eta_t \cdot \frac1n\sum_{j \in N_i^\kappa}\hat Q_j` times the score, with :math:`1/n = 1/25`
 on the 5 x 5 grid, and :math:`\sum_{t<T}(1+t)^{-0.9} \approx 30` at :math:`T = 5\cdot10^4`: the logits
@@ -62,7 +62,7 @@ tuned ALOHA 0.245. The schedule above is used everywhere; it is not tuned per gr
 Where the numbers come from
 ---------------------------
 Every learning run and every evaluation draws from the instance's
-generator (:func:`verify.instance_rng`), child generators seeded from it; the network is
+generator (:func:`netmarl_verify.verify.instance_rng`), child generators seeded from it; the network is
 ``WirelessNetwork(H, W, d=2, seed=<master seed>)``. The training curves of the figure are the
 per-run averages of the sampled global reward over the iterations between checkpoints (trace
 column ``avg_reward``), as in the paper's Fig. 5; the verdicts use the independent evaluations.
@@ -79,10 +79,10 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-import envs
-from solvers.exact import average_reward
-from solvers.sampled import PowerSchedule, assumption3, scalable_actor_critic
-from verify import Assumption, Claim, Instance, Measurement, register
+from netmarl_verify import envs
+from netmarl_verify.solvers.exact import average_reward
+from netmarl_verify.solvers.sampled import PowerSchedule, assumption3, scalable_actor_critic
+from netmarl_verify.verify import Assumption, Claim, Instance, Measurement, register
 
 __all__ = [
     "ALPHA",
@@ -127,7 +127,7 @@ class Arm:
     iterations : int
         Iterations ``T`` of Alg. 1.
     table_mode : str
-        ``"dense"`` or ``"sparse"`` critic tables (:func:`solvers.sampled.scalable_actor_critic`).
+        ``"dense"`` or ``"sparse"`` critic tables (:func:`netmarl_verify.solvers.sampled.scalable_actor_critic`).
     """
 
     kappa: int
@@ -151,7 +151,7 @@ class Fig5Setting:
     aloha_grid : tuple of float
         Candidate ALOHA send probabilities.
     tune : tuple of int
-        ``(batch, steps, burn_in)`` of :func:`envs.tune_aloha` (sampled setting only).
+        ``(batch, steps, burn_in)`` of :func:`netmarl_verify.envs.tune_aloha` (sampled setting only).
     evaluation : tuple of int
         ``(batch, steps, burn_in)`` of every independent evaluation by simulation (sampled only).
     checkpoints : int
@@ -209,7 +209,7 @@ def aloha_exact(network, grid, mdp=None):
 
 
 def aloha_sampled(network, grid, rng, tune, evaluation):
-    """Tune ALOHA by simulation (:func:`envs.tune_aloha`) and re-evaluate the winner with fresh numbers.
+    """Tune ALOHA by simulation (:func:`netmarl_verify.envs.tune_aloha`) and re-evaluate the winner with fresh numbers.
 
     Returns ``(best_p, Rollout of the independent evaluation, AlohaTuning)``.
     """
@@ -346,8 +346,8 @@ def _measure(inst, rng, quick, aloha_offset, evaluation_network):
             assumptions=[critic])
 
 
-def _figure(rows):
-    from reports.figures import new_figure
+def _figure(rows, plots):
+    new_figure = plots.new_figure
 
     figs = []
     med = rows[rows["point.statistic"] == MEDIAN]

@@ -1,4 +1,7 @@
-"""Command line: ``python -m verify {list,run,report,bench}``.
+"""Command line: ``netmarl-verify {list,run,report,bench}`` (also ``python -m netmarl_verify``).
+
+The command line sits above the four packages: it is the only place that imports both
+:mod:`netmarl_verify.verify` (checks) and :mod:`netmarl_verify.reports` (rendering).
 
 Exit status: 0 on success, including runs that find violations (a violation is a finding, not a
 failure of the tool); 2 for usage errors and unknown claim/paper ids; 1 when a claim's code
@@ -15,10 +18,12 @@ import time
 import traceback
 from pathlib import Path
 
-from ._registry import EXTRA_CLAIMS_ENV, REGISTRY, UnknownClaimError
-from ._run import ClaimError, run_checks, summarize, to_frame
+from netmarl_verify.verify._registry import EXTRA_CLAIMS_ENV, REGISTRY, UnknownClaimError
+from netmarl_verify.verify._run import ClaimError, run_checks, summarize, to_frame
 
 __all__ = ["main", "build_parser"]
+
+PROG = "netmarl-verify"
 
 _EPILOG = f"""\
 targets: a claim id (qu2020.thm1), a paper id (qu2020) or 'all'.
@@ -26,9 +31,9 @@ Extra claim modules: {EXTRA_CLAIMS_ENV}="pkg.module[:register_function],..."."""
 
 
 def build_parser():
-    """The argument parser of ``python -m verify``."""
+    """The argument parser of ``netmarl-verify``."""
     parser = argparse.ArgumentParser(
-        prog="python -m verify",
+        prog=PROG,
         description="Check the papers' claims against exact ground truth on small instances.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -76,7 +81,7 @@ def build_parser():
 
     sub.add_parser(
         "bench",
-        help="benchmarks (arguments passed through; see `python -m verify bench --help`)",
+        help="benchmarks (arguments passed through; see `netmarl-verify bench --help`)",
         add_help=False,
     )
     return parser
@@ -159,13 +164,14 @@ def _cmd_run(args, registry):
 
 
 def _cmd_report(args, registry, argv):
-    import reports  # verify -> reports only here: the report command renders
+    from netmarl_verify import reports  # imported when rendering: matplotlib is slow to import
+
 
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     results, wall_time = _checks(args, registry)
     df = to_frame(results)
     metadata = {
-        "command": "python -m verify " + shlex.join(argv),
+        "command": PROG + " " + shlex.join(argv),
         "target": args.target,
         "seed": args.seed,
         "quick": args.quick,
@@ -180,20 +186,20 @@ def _cmd_report(args, registry, argv):
     print(f"index: {paths['index']['html']}")
     if errors:
         for e in errors:
-            print(f"python -m verify: error: {e}", file=sys.stderr)
-        print("python -m verify: the reports were written without these figures", file=sys.stderr)
+            print(f"{PROG}: error: {e}", file=sys.stderr)
+        print(f"{PROG}: the reports were written without these figures", file=sys.stderr)
         return 1
     return 0
 
 
 def _cmd_bench(rest):
-    from . import _bench  # written separately; imported only when asked for
+    from netmarl_verify.verify import _bench  # imported only when asked for
 
     return _bench.main(rest)
 
 
 def main(argv=None, *, registry=None):
-    """Entry point of ``python -m verify``; returns the exit status.
+    """Entry point of ``netmarl-verify``; returns the exit status.
 
     Parameters
     ----------
@@ -225,14 +231,14 @@ def main(argv=None, *, registry=None):
                 return _cmd_run(args, registry)
             return _cmd_report(args, registry, argv)
     except UnknownClaimError as exc:
-        print(f"python -m verify: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except ClaimError as exc:
         if getattr(args, "traceback", False):
             traceback.print_exc()
         else:
-            print(f"python -m verify: error: {exc}\n(rerun with --traceback for details)", file=sys.stderr)
+            print(f"{PROG}: error: {exc}\n(rerun with --traceback for details)", file=sys.stderr)
         return 1
-    except BrokenPipeError:  # e.g. `python -m verify run all | head`: stop quietly
+    except BrokenPipeError:  # e.g. `netmarl-verify run all | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
