@@ -27,6 +27,7 @@ from ._claims import (
     verdict,
 )
 from ._fit import fit_exponential_rate, fit_loglog_slope
+from ._papers import PAPERS, Paper, paper_reference, register_paper
 from ._json import dumps as json_dumps
 from ._json import loads as json_loads
 from ._registry import (
@@ -96,6 +97,11 @@ __all__ = [
     "versions",
     "summarize",
     "smallest_counterexample",
+    # references
+    "Paper",
+    "PAPERS",
+    "paper_reference",
+    "register_paper",
     # fitting
     "fit_exponential_rate",
     "fit_loglog_slope",
