@@ -54,8 +54,8 @@ from ._run import (
     smallest_counterexample,
     summarize,
     to_frame,
-    versions,
 )
+from ._provenance import blas_info, command_line, provenance, source_commit, versions
 
 __all__ = [
     # claims and verdicts
@@ -95,6 +95,10 @@ __all__ = [
     "run",
     "to_frame",
     "versions",
+    "provenance",
+    "source_commit",
+    "blas_info",
+    "command_line",
     "summarize",
     "smallest_counterexample",
     # references

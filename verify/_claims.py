@@ -40,6 +40,7 @@ import numpy as np
 import sympy
 
 from ._json import dumps, is_scalar, to_jsonable
+from ._papers import paper_reference
 
 __all__ = [
     "Claim",
@@ -207,7 +208,10 @@ class Claim:
     paper : str
         Short paper id, e.g. ``"qu2020"``; defaults to the prefix of `id` and must equal it.
     paper_file : str
-        The paper's text file in ``shared/papers/``.
+        Optional (default ``""``): a file name of the paper's text, kept for the authors of
+        the package's own claims. Readers are given the citation instead
+        (:attr:`reference`, :attr:`citation`), so a user's claim needs neither a file nor a
+        registered paper.
     source : str
         Where the statement is, e.g. ``"Theorem 1"``, ``"Lemma 2, eq. (9)"``.
     statement : str
@@ -236,12 +240,12 @@ class Claim:
     """
 
     id: str
-    paper_file: str
     source: str
     statement: str
     measure: Callable
     instances: Callable
     paper: str = ""
+    paper_file: str = ""
     latex: str = ""
     bound: Any = None
     assumptions: Callable | None = None
@@ -288,6 +292,23 @@ class Claim:
         """``sympy.latex`` of the bound (empty string when there is none)."""
         return bound_latex(self.bound)
 
+    @property
+    def reference(self):
+        """The :class:`~netmarl_verify.verify.Paper` registered under :attr:`paper`, or None.
+
+        Looked up when asked (:func:`netmarl_verify.verify.paper_reference`), so a paper
+        registered after the claim is found too.
+        """
+        return paper_reference(self.paper)
+
+    @property
+    def citation(self):
+        """One-line citation of the paper: the registered reference, else `paper_file`, else the paper id."""
+        ref = self.reference
+        if ref is not None:
+            return ref.citation()
+        return self.paper_file or self.paper
+
 
 @dataclass
 class CheckResult:
@@ -309,6 +330,11 @@ class CheckResult:
         The measured quantity and the bound (NaN when there is no bound).
     ratio : float
         Tightness ``measured / bound`` (NaN if the bound is 0, missing or infinite).
+    bound_note : str
+        Why `bound` is NaN although the claim has one: on rows outside the claim's hypotheses
+        (verdict "not applicable") the formula bounds nothing — with rho >= 1, rbar/(1-rho) is
+        negative — so neither the bound nor the ratio is shown, and this says which hypotheses
+        failed. Empty otherwise.
     verdict : {"holds", "violated", "not applicable"}
     assumptions : list of Assumption
     counterexample : dict
@@ -318,7 +344,10 @@ class CheckResult:
     extra : dict
         Diagnostics.
     versions : dict
-        Python and package versions.
+        netmarl-verify, Python and core package versions (:func:`netmarl_verify.verify.versions`).
+    provenance : dict
+        Platform, BLAS library and threads, command line, and the source commit when run from
+        a checkout (:func:`netmarl_verify.verify.provenance`).
     wall_time : float
         Seconds spent on this instance (assumptions + measure), shared by its rows.
     instance_size : float or None
@@ -336,11 +365,13 @@ class CheckResult:
     bound: float
     ratio: float
     verdict: str
+    bound_note: str = ""
     assumptions: list = field(default_factory=list)
     counterexample: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
     wall_time: float = float("nan")
     instance_size: float | None = None
 
@@ -355,7 +386,7 @@ class CheckResult:
         Dictionaries are stored as JSON strings (``params``, ``point``, ``values``, ``extra``,
         ``assumptions``, ``failed_assumptions``, ``counterexample``) and their scalar entries are
         also expanded into columns ``param.<k>``, ``point.<k>``, ``value.<k>``, ``extra.<k>``;
-        versions become ``version.<package>``.
+        versions become ``version.<package>`` and provenance ``provenance.<key>``.
         """
         d = {
             "claim": self.claim,
@@ -367,6 +398,7 @@ class CheckResult:
             "measured": float(self.measured),
             "bound": float(self.bound),
             "ratio": float(self.ratio),
+            "bound_note": self.bound_note,
             "verdict": self.verdict,
             "assumptions_hold": self.assumptions_hold,
             "failed_assumptions": dumps([a.name for a in self.assumptions if not a.holds]),
@@ -391,6 +423,8 @@ class CheckResult:
                     d[prefix + str(k)] = dumps(v)
         for k, v in self.versions.items():
             d["version." + k] = v
+        for k, v in self.provenance.items():
+            d["provenance." + k] = v
         return d
 
     def to_json_dict(self):
@@ -407,12 +441,14 @@ class CheckResult:
                 "measured": self.measured,
                 "bound": self.bound,
                 "ratio": self.ratio,
+                "bound_note": self.bound_note,
                 "verdict": self.verdict,
                 "assumptions": [a.to_dict() for a in self.assumptions],
                 "counterexample": self.counterexample,
                 "values": self.values,
                 "extra": self.extra,
                 "versions": self.versions,
+                "provenance": self.provenance,
                 "wall_time": self.wall_time,
             },
             strict=True,

@@ -1,6 +1,7 @@
 """Running claims: verdicts on the toy claims, seeding, tidy frames, counterexamples, errors."""
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -26,10 +27,16 @@ def test_toy_claim_holds_and_not_applicable(toy_registry):
     assert {v for (inst, _), v in verdicts.items() if inst != "r=1.5"} == {"holds"}
     assert {v for (inst, _), v in verdicts.items() if inst == "r=1.5"} == {"not applicable"}
     for r in results:
+        assert r.counterexample == {}
+        if r.verdict == "not applicable":
+            # r = 1.5: a/(1-r) < 0 bounds nothing; no number is shown, the reason is.
+            assert np.isnan(r.bound) and np.isnan(r.ratio)
+            assert r.bound_note.startswith("not defined: outside the hypotheses (0 <= r < 1")
+            continue
         # The bound is a/(1-r) with a drawn by the claim: check the evaluated number.
         assert r.bound == pytest.approx(r.values["a"] / (1 - r.params["r"]), rel=1e-15)
         assert r.ratio == pytest.approx(r.measured / r.bound, rel=1e-15)
-        assert r.counterexample == {}
+        assert r.bound_note == ""
 
 
 def test_wrong_constant_is_violated_with_counterexample(toy_registry):
@@ -123,3 +130,41 @@ def test_empty_run_has_core_columns():
         run("all_but_not", registry=Registry())
     assert run("all", registry=Registry(), progress=False).empty
     assert isinstance(df, pd.DataFrame)
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(toy_registry, capsys):
+    """A log file gets one line per finished claim, with counts and elapsed time."""
+    from netmarl_verify.verify import run_checks
+
+    results = run_checks("toy", quick=True, seed=0, progress=True, registry=toy_registry)
+    lines = capsys.readouterr().err.strip().splitlines()
+    n = len(toy_registry.claims_for("toy"))
+    assert len(lines) == n
+    for k, line in enumerate(lines, start=1):
+        assert line.startswith(f"[{k}/{n}] toy.") and " rows (" in line and line.endswith(" s")
+    assert sum(int(line.split(": ")[1].split()[0]) for line in lines) == len(results)
+
+
+def test_progress_bars_on_a_terminal_show_totals(toy_registry, monkeypatch):
+    import io
+
+    from netmarl_verify.verify import run_checks
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    run_checks("toy", quick=True, seed=0, progress=True, registry=toy_registry)
+    n = len(toy_registry.claims_for("toy"))
+    out = term.getvalue()
+    assert f"{n}/{n}" in out and "claims" in out  # the outer bar has a total (hence an ETA)
+    assert "[1/" not in out  # no log lines on a terminal
+
+
+def test_no_progress_is_silent(toy_registry, capsys):
+    from netmarl_verify.verify import run_checks
+
+    run_checks("toy", quick=True, seed=0, progress=False, registry=toy_registry)
+    assert capsys.readouterr().err == ""
