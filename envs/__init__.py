@@ -2,6 +2,9 @@
 
 Global states and joint actions are enumerated with ``np.ravel_multi_index(local, sizes)``:
 agent 0 is the most significant digit.
+
+Every function that draws randomness takes ``rng`` as an int seed, a
+:class:`numpy.random.Generator` or None, through :func:`as_generator`.
 """
 
 from ._instances import LocalTabularPolicy, coloring_mdp, coloring_state, copy_chain_mdp, coupled_networked_mdp
@@ -9,6 +12,7 @@ from ._generators import grid_graph, qu2020_grid, qu2020_line, random_networked_
 from ._memory import MemoryBudgetError, check_memory, format_bytes, memory_budget
 from ._networked import REWARD_FORMS, TRANSITION_FORMS, NetworkedMDP
 from ._policy import LocalSoftmaxPolicy, TabularSoftmaxPolicy, softmax
+from ._random import as_generator
 from ._tabular import TabularMDP, check_policy_table
 from ._validation import (
     ROW_SUM_ATOL,
@@ -52,6 +56,7 @@ __all__ = [
     "NonFiniteError",
     "NegativeProbabilityError",
     "RowSumError",
+    "as_generator",
     "MemoryBudgetError",
     "check_memory",
     "memory_budget",

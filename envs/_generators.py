@@ -9,8 +9,9 @@ entries, normalised), rewards uniform in [0, 1] ("maximum reward set to be 1"),
 import networkx as nx
 import numpy as np
 
-from ._networked import NetworkedMDP
+from ._networked import NetworkedMDP, check_graph
 from ._policy import LocalSoftmaxPolicy
+from ._random import as_generator
 
 __all__ = ["random_networked_mdp", "qu2020_line", "qu2020_grid", "grid_graph"]
 
@@ -40,10 +41,11 @@ def random_networked_mdp(graph, state_size=2, action_size=3, rng=None, *, transi
     Parameters
     ----------
     graph : networkx.Graph
-        Nodes ``0..n-1``.
+        Nodes ``0..n-1`` (checked first, with :class:`~envs.NetworkedMDP`'s message).
     state_size, action_size : int or sequence of int
         ``S[i]``, ``A[i]``.
-    rng : numpy.random.Generator or int or None
+    rng : int, numpy.random.Generator or None
+        See :func:`~envs.as_generator`.
     transition_form, reward_form : str
         See :class:`~envs.NetworkedMDP`.
     reward_max : float
@@ -53,8 +55,8 @@ def random_networked_mdp(graph, state_size=2, action_size=3, rng=None, *, transi
     -------
     NetworkedMDP
     """
-    rng = np.random.default_rng(rng)
-    n = graph.number_of_nodes()
+    n = check_graph(graph)
+    rng = as_generator(rng)
     S = _sizes(state_size, n, "state_size")
     A = _sizes(action_size, n, "action_size")
     P, R = [], []
@@ -81,18 +83,20 @@ def grid_graph(rows, cols):
 def qu2020_line(n=10, rng=None, state_size=2, action_size=3):
     """qu2020 App. B.4 line instance: path of ``n`` nodes, random kernels/policy/rewards.
 
+    ``rng`` (int, Generator or None, :func:`~envs.as_generator`) draws the model, then the policy.
+
     Returns
     -------
     mdp : NetworkedMDP
     policy : LocalSoftmaxPolicy
     """
-    rng = np.random.default_rng(rng)
+    rng = as_generator(rng)
     mdp = random_networked_mdp(nx.path_graph(n), state_size, action_size, rng)
     return mdp, LocalSoftmaxPolicy.random(mdp, rng)
 
 
 def qu2020_grid(rows=2, cols=6, rng=None, state_size=2, action_size=3):
     """qu2020 App. B.4 grid instance (2 x 6 by default; node 0 is the corner)."""
-    rng = np.random.default_rng(rng)
+    rng = as_generator(rng)
     mdp = random_networked_mdp(grid_graph(rows, cols), state_size, action_size, rng)
     return mdp, LocalSoftmaxPolicy.random(mdp, rng)

@@ -4,7 +4,8 @@ tunable interaction strength (so that Theorem 1's condition holds or fails on pu
 
 import numpy as np
 
-from ._networked import NetworkedMDP
+from ._networked import NetworkedMDP, check_graph
+from ._random import as_generator
 from ._validation import ShapeError, as_float_array, check_distribution_rows
 
 __all__ = ["LocalTabularPolicy", "coloring_mdp", "coloring_state", "coupled_networked_mdp"]
@@ -60,7 +61,7 @@ def coloring_mdp(graph, k):
     k = int(k)
     if k < 1:
         raise ValueError(f"k must be >= 1 colours, got {k}")
-    n = graph.number_of_nodes()
+    n = check_graph(graph)
     P, R = [], []
     for i in range(n):
         Ni = sorted({i} | set(graph.neighbors(i)))
@@ -89,12 +90,14 @@ def coupled_networked_mdp(graph, strength, state_size=2, action_size=2, rng=None
     ----------
     graph : networkx.Graph
     strength : float in [0, 1]
+    rng : int, numpy.random.Generator or None
+        See :func:`~envs.as_generator`.
     """
     strength = float(strength)
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength}")
-    rng = np.random.default_rng(rng)
-    n = graph.number_of_nodes()
+    n = check_graph(graph)
+    rng = as_generator(rng)
     S, A = int(state_size), int(action_size)
     P, R = [], []
     for i in range(n):

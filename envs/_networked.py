@@ -38,18 +38,45 @@ import networkx as nx
 import numpy as np
 
 from ._memory import check_memory, format_bytes
+from ._random import as_generator
 from ._validation import (
     ShapeError,
     as_float_array,
     check_distribution_rows,
     check_finite,
+    check_local_indices,
     check_shape,
+    consistent_size,
+    fmt_number,
 )
 
-__all__ = ["NetworkedMDP", "TRANSITION_FORMS", "REWARD_FORMS"]
+__all__ = ["NetworkedMDP", "TRANSITION_FORMS", "REWARD_FORMS", "check_graph"]
 
 TRANSITION_FORMS = ("local", "neighbourhood")
 REWARD_FORMS = ("local", "neighbourhood")
+
+
+def check_graph(graph):
+    """Validate an interaction graph: an undirected networkx graph on the nodes ``0..n-1``.
+
+    Used by :class:`NetworkedMDP` and by every instance generator before it reads the graph, so
+    that they all give the same message. Returns ``n``.
+    """
+    if not isinstance(graph, nx.Graph):
+        raise TypeError(f"graph must be a networkx.Graph, got {type(graph).__name__}")
+    if graph.is_directed():
+        raise ValueError("graph must be undirected (qu2020 §2.1 uses an undirected graph G = (N, E))")
+    n = graph.number_of_nodes()
+    if n == 0:
+        raise ValueError("graph has no nodes; a networked MDP needs at least one agent")
+    nodes = list(graph.nodes)
+    if (not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in nodes)
+            or set(nodes) != set(range(n))):
+        raise ValueError(
+            f"graph nodes must be exactly the integers 0..{n - 1}; got {sorted(graph.nodes, key=str)[:10]}"
+            " (use networkx.convert_node_labels_to_integers)"
+        )
+    return n
 
 
 class NetworkedMDP:
@@ -111,19 +138,7 @@ class NetworkedMDP:
             raise ValueError(f"transition_form must be one of {TRANSITION_FORMS}, got {transition_form!r}")
         if reward_form not in REWARD_FORMS:
             raise ValueError(f"reward_form must be one of {REWARD_FORMS}, got {reward_form!r}")
-        if not isinstance(graph, nx.Graph):
-            raise TypeError(f"graph must be a networkx.Graph, got {type(graph).__name__}")
-        if graph.is_directed():
-            raise ValueError("graph must be undirected (qu2020 §2.1 uses an undirected graph G = (N, E))")
-        n = graph.number_of_nodes()
-        if n == 0:
-            raise ValueError("graph has no nodes; a networked MDP needs at least one agent")
-        nodes = sorted(graph.nodes, key=lambda v: (not isinstance(v, (int, np.integer)), str(v)))
-        if set(nodes) != set(range(n)) or not all(isinstance(v, (int, np.integer)) for v in nodes):
-            raise ValueError(
-                f"graph nodes must be exactly the integers 0..{n - 1}; got {sorted(graph.nodes, key=str)[:10]}"
-                " (use networkx.convert_node_labels_to_integers)"
-            )
+        n = check_graph(graph)
         transitions = list(transitions)
         rewards = list(rewards)
         if len(transitions) != n:
@@ -143,14 +158,15 @@ class NetworkedMDP:
         P = [as_float_array(t, f"transitions[{i}]") for i, t in enumerate(transitions)]
         R = [as_float_array(r, f"rewards[{i}]") for i, r in enumerate(rewards)]
 
-        # Sizes: S[i] from the last axis of P_i; A[i] from P_i's own action axis.
-        S = []
-        A = []
+        # Sizes: every axis that carries s_j or a_j is an observation of S[j] or A[j]. They must
+        # agree; a minority is reported below by check_shape, a tie names every array involved.
+        obs_S = [[] for _ in range(n)]
+        obs_A = [[] for _ in range(n)]
         for i in range(n):
             Ni = self.neighbourhoods[i]
+            name = f"transitions[{i}] (agent {i})"
             if P[i].ndim == 0:
                 raise ShapeError(f"transitions[{i}] (agent {i}) is a scalar")
-            S.append(P[i].shape[-1])
             if transition_form == "local":
                 expected_ndim = len(Ni) + 2
                 if P[i].ndim != expected_ndim:
@@ -159,7 +175,7 @@ class NetworkedMDP:
                         f"{expected_ndim} axes (states of N_{i}={Ni}, then a_{i}, then s_{i}'), "
                         f"got shape {P[i].shape}"
                     )
-                A.append(P[i].shape[-2])
+                obs_A[i].append((name, len(Ni), f"a_{i}", P[i].shape[len(Ni)]))
             else:
                 expected_ndim = 2 * len(Ni) + 1
                 if P[i].ndim != expected_ndim:
@@ -168,7 +184,22 @@ class NetworkedMDP:
                         f"{expected_ndim} axes (states of N_{i}={Ni}, actions of N_{i}, then s_{i}'), "
                         f"got shape {P[i].shape}"
                     )
-                A.append(P[i].shape[len(Ni) + Ni.index(i)])
+                for q, j in enumerate(Ni):
+                    obs_A[j].append((name, len(Ni) + q, f"a_{j}", P[i].shape[len(Ni) + q]))
+            for q, j in enumerate(Ni):
+                obs_S[j].append((name, q, f"s_{j}", P[i].shape[q]))
+            obs_S[i].append((name, P[i].ndim - 1, f"s_{i}'", P[i].shape[-1]))
+            rname = f"rewards[{i}] (agent {i})"
+            if reward_form == "local":
+                if R[i].ndim == 2:
+                    obs_S[i].append((rname, 0, f"s_{i}", R[i].shape[0]))
+                    obs_A[i].append((rname, 1, f"a_{i}", R[i].shape[1]))
+            elif R[i].ndim == 2 * len(Ni):
+                for q, j in enumerate(Ni):
+                    obs_S[j].append((rname, q, f"s_{j}", R[i].shape[q]))
+                    obs_A[j].append((rname, len(Ni) + q, f"a_{j}", R[i].shape[len(Ni) + q]))
+        S = [consistent_size(obs_S[i], f"number of states of agent {i}") for i in range(n)]
+        A = [consistent_size(obs_A[i], f"number of actions of agent {i}") for i in range(n)]
         for i in range(n):
             if S[i] < 1 or A[i] < 1:
                 raise ShapeError(f"agent {i} has {S[i]} states and {A[i]} actions; both must be >= 1")
@@ -240,7 +271,7 @@ class NetworkedMDP:
 
     def _check_agent(self, agent):
         if not isinstance(agent, (int, np.integer)) or not 0 <= agent < self.n:
-            raise ValueError(f"agent must be an integer in 0..{self.n - 1}, got {agent!r}")
+            raise ValueError(f"agent must be an integer in 0..{self.n - 1}, got {fmt_number(agent)}")
         return int(agent)
 
     # ------------------------------------------------------------------ rewards
@@ -280,24 +311,7 @@ class NetworkedMDP:
         return states, actions
 
     def _check_local(self, x, sizes, what):
-        x = np.asarray(x)
-        if x.ndim == 1 and x.shape[0] == self.n:
-            x = x[None, :]
-        if x.ndim != 2 or x.shape[1] != self.n:
-            raise ShapeError(f"{what} must have shape (m, n={self.n}) of local indices, got {x.shape}")
-        if x.size and not np.issubdtype(x.dtype, np.integer):
-            if not np.all(np.equal(np.mod(x, 1), 0)):
-                raise ValueError(f"{what} must hold integer local indices")
-        x = x.astype(np.int64)
-        sizes = np.asarray(sizes)
-        bad = (x < 0) | (x >= sizes[None, :])
-        if bad.any():
-            row, agent = (int(k) for k in np.argwhere(bad)[0])
-            raise ValueError(
-                f"{what}[{row}, {agent}] = {x[row, agent]} is out of range for agent {agent} "
-                f"(valid 0..{sizes[agent] - 1})"
-            )
-        return x
+        return check_local_indices(x, sizes, what)
 
     def state_index(self, states):
         """Global state indices of local state tuples (agent 0 most significant)."""
@@ -327,8 +341,9 @@ class NetworkedMDP:
 
         Parameters
         ----------
-        states, actions : int array, shape (B, n)
-        rng : numpy.random.Generator
+        states, actions : int array, shape (B, n) (or (n,) for one copy)
+        rng : int, numpy.random.Generator or None
+            See :func:`~envs.as_generator`.
 
         Returns
         -------
@@ -337,7 +352,7 @@ class NetworkedMDP:
             Local rewards :math:`r_i(z)` at the *current* pair.
         """
         states, actions = self.check_pairs(states, actions)
-        u = rng.random(states.shape)
+        u = as_generator(rng).random(states.shape)
         saT = np.concatenate((states.T, actions.T))  # (2n, B): row gathers are contiguous copies
         kernels = self._stacked("transitions")
         rows = kernels.rows(saT)  # (n, B)

@@ -12,7 +12,8 @@ magnitude give finite probabilities.
 
 import numpy as np
 
-from ._validation import ShapeError, as_float_array, check_finite
+from ._random import as_generator
+from ._validation import ShapeError, as_float_array, check_finite, check_local_indices
 
 __all__ = ["LocalSoftmaxPolicy", "TabularSoftmaxPolicy", "softmax"]
 
@@ -66,13 +67,13 @@ class LocalSoftmaxPolicy:
         return cls([np.zeros((S, A)) for S, A in zip(mdp.state_sizes, mdp.action_sizes)])
 
     @classmethod
-    def random(cls, mdp, rng):
+    def random(cls, mdp, rng=None):
         """Random policy as in qu2020 App. B.4: i.i.d. uniform weights, normalised per state.
 
         The weights are drawn on [1e-3, 1] rather than [0, 1] so that every logit
         ``log(weight)`` is finite (a weight of exactly 0 has probability zero anyway).
         """
-        rng = np.random.default_rng(rng)
+        rng = as_generator(rng)
         return cls([np.log(rng.uniform(1e-3, 1.0, size=(S, A))) for S, A in zip(mdp.state_sizes, mdp.action_sizes)])
 
     def probabilities(self):
@@ -92,10 +93,15 @@ class LocalSoftmaxPolicy:
         return self
 
     def sample(self, states, rng):
-        """Sample local actions for a batch of global states, shape (B, n) -> (B, n)."""
-        states = np.asarray(states, dtype=np.int64)
+        """Sample local actions for a batch of global states, shape (B, n) -> (B, n).
+
+        ``states`` is validated like :meth:`~envs.NetworkedMDP.step` (shape ``(B, n)`` or ``(n,)``,
+        integer local indices within ``0..S[i]-1``, ``S[i] = logits[i].shape[0]``); ``rng`` is an
+        int, a Generator or None (:func:`~envs.as_generator`).
+        """
+        states = check_local_indices(states, [t.shape[0] for t in self.logits], "states")
         probs = self.probabilities()
-        u = rng.random(states.shape)
+        u = as_generator(rng).random(states.shape)
         out = np.empty_like(states)
         for i in range(self.n):
             cdf = np.cumsum(probs[i][states[:, i]], axis=1)
@@ -113,7 +119,7 @@ class LocalSoftmaxPolicy:
 
     def with_flat(self, theta):
         """A new policy with logits taken from the flat vector ``theta``."""
-        theta = np.asarray(theta, dtype=np.float64)
+        theta = as_float_array(theta, "theta")
         if theta.shape != (self.size,):
             raise ShapeError(f"flat parameter vector must have shape ({self.size},), got {theta.shape}")
         out, k = [], 0
@@ -175,7 +181,7 @@ class TabularSoftmaxPolicy:
         return self.logits[0].ravel().copy()
 
     def with_flat(self, theta):
-        theta = np.asarray(theta, dtype=np.float64)
+        theta = as_float_array(theta, "theta")
         if theta.shape != (self.size,):
             raise ShapeError(f"flat parameter vector must have shape ({self.size},), got {theta.shape}")
         return type(self)(theta.reshape(self.logits[0].shape))

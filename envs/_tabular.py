@@ -8,7 +8,7 @@ fits. Policies on a tabular MDP are either a stochastic table ``pi[s, a]`` (rows
 
 import numpy as np
 
-from ._validation import as_float_array, check_distribution_rows, check_finite, check_shape
+from ._validation import as_float_array, check_distribution_rows, check_finite, check_shape, consistent_size
 
 __all__ = ["TabularMDP", "check_policy_table"]
 
@@ -46,7 +46,13 @@ class TabularMDP:
         R = as_float_array(R, "R")
         if P.ndim != 3:
             raise ValueError(f"P must have shape (nS, nA, nS) = P[s, a, s_next], got shape {P.shape}")
-        nS, nA = P.shape[0], P.shape[1]
+        obs_S = [("P", 0, "s", P.shape[0]), ("P", 2, "s_next", P.shape[2])]
+        obs_A = [("P", 1, "a", P.shape[1])]
+        if R.ndim == 2:
+            obs_S.append(("R", 0, "s", R.shape[0]))
+            obs_A.append(("R", 1, "a", R.shape[1]))
+        nS = consistent_size(obs_S, "number of states")
+        nA = consistent_size(obs_A, "number of actions")
         check_shape(P, (nS, nA, nS), "P", ["s", "a", "s_next"])
         check_distribution_rows(P, "P[s, a, :]", atol=row_atol)
         check_shape(R, (nS, nA), "R", ["s", "a"])

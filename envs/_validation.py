@@ -41,13 +41,104 @@ class RowSumError(ModelValidationError):
     """A conditional distribution does not sum to one within :data:`ROW_SUM_ATOL`."""
 
 
+def fmt_number(x):
+    """Plain text of a number for messages: ``8.0`` and ``3``, never ``np.float64(8.0)``.
+
+    >>> import numpy as np
+    >>> fmt_number(np.float64(8.0)), fmt_number(np.int64(3)), fmt_number(True), fmt_number("a")
+    ('8.0', '3', 'True', "'a'")
+    """
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return str(int(x))
+    if isinstance(x, (float, np.floating)):
+        return repr(float(x))
+    if isinstance(x, (complex, np.complexfloating)):
+        return repr(complex(x))
+    return repr(x)
+
+
+def check_real(x, what):
+    """Raise :class:`ModelValidationError` if ``x`` holds complex numbers (never a ComplexWarning).
+
+    Returns ``x`` as an array (no copy where possible) when it is real.
+    """
+    if isinstance(x, np.ndarray):
+        arr = x
+    else:
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError):  # ragged: the float conversion will say so
+            return x
+    if np.iscomplexobj(arr) or (arr.dtype == object and any(isinstance(v, (complex, np.complexfloating))
+                                                            for v in arr.ravel())):
+        raise ModelValidationError(
+            f"{what} must be real-valued, got a complex array (dtype {arr.dtype}); probabilities and "
+            f"rewards are real (take .real explicitly if the imaginary parts are rounding noise)"
+        )
+    return arr
+
+
 def as_float_array(x, what):
-    """Convert ``x`` to a float64 array, naming ``what`` if that is impossible."""
+    """Convert ``x`` to a float64 array, naming ``what`` if that is impossible.
+
+    Complex input is refused (:class:`ModelValidationError`), never silently truncated.
+    """
+    x = check_real(x, what)
     try:
         arr = np.array(x, dtype=np.float64)  # a copy: models freeze their arrays, not the caller's
     except (TypeError, ValueError) as exc:
         raise ModelValidationError(f"{what} cannot be converted to a float array: {exc}") from None
     return arr
+
+
+def consistent_size(observations, what):
+    """The common value of one size (e.g. agent 1's number of actions) seen along several axes.
+
+    ``observations`` is a list of ``(array_name, axis, axis_name, length)``. When they disagree,
+    the majority value is returned (the arrays that disagree with it are then reported by
+    :func:`check_shape`); when there is no majority, :class:`ShapeError` names every array, since
+    the arrays alone cannot tell which one is wrong.
+    """
+    counts = {}
+    for obs in observations:
+        counts.setdefault(int(obs[3]), []).append(obs)
+    if len(counts) == 1:
+        return next(iter(counts))
+    ranked = sorted(counts.items(), key=lambda kv: -len(kv[1]))
+    if len(ranked[0][1]) > len(ranked[1][1]):
+        return ranked[0][0]
+    parts = [f"{name} has length {length} along axis {axis} ({axis_name})"
+             for name, axis, axis_name, length in (group[0] for _value, group in ranked)]
+    raise ShapeError(f"inconsistent {what}: {' but '.join(parts)}; fix whichever array is wrong")
+
+
+def check_local_indices(x, sizes, what):
+    """Validate local indices, shape ``(B, n)`` or ``(n,)`` (one copy), for ``n = len(sizes)``.
+
+    Integer dtype (or integral floats), ``0 <= x[:, i] < sizes[i]``; the error names the entry,
+    the agent and its valid range. Returns an int64 array of shape ``(B, n)``.
+    """
+    n = len(sizes)
+    x = np.asarray(x)
+    if x.ndim == 1 and x.shape[0] == n:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != n:
+        raise ShapeError(f"{what} must have shape (m, n={n}) of local indices, got {x.shape}")
+    if x.size and not np.issubdtype(x.dtype, np.integer):
+        if np.iscomplexobj(x) or x.dtype == object or not np.all(np.equal(np.mod(x, 1), 0)):
+            raise ValueError(f"{what} must hold integer local indices, got dtype {x.dtype}")
+    x = x.astype(np.int64)
+    sizes = np.asarray(sizes)
+    bad = (x < 0) | (x >= sizes[None, :])
+    if bad.any():
+        row, agent = (int(k) for k in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{what}[{row}, {agent}] = {x[row, agent]} is out of range for agent {agent} "
+            f"(valid 0..{sizes[agent] - 1})"
+        )
+    return x
 
 
 def check_shape(arr, expected, what, axis_names=None):

@@ -101,7 +101,8 @@ from ._instances import LocalTabularPolicy
 from ._memory import check_memory, format_bytes
 from ._networked import NetworkedMDP
 from ._tabular import TabularMDP
-from ._validation import ShapeError
+from ._random import _check_seed, as_generator
+from ._validation import ShapeError, as_float_array, check_local_indices, check_real, fmt_number
 
 __all__ = [
     "WirelessNetwork",
@@ -119,7 +120,7 @@ N_ACTIONS = 1 + len(CORNERS)
 
 
 def _prob_vector(x, size, what):
-    x = np.array(x, dtype=np.float64)
+    x = as_float_array(x, f"`{what}`")
     if x.ndim == 0:
         x = np.full(size, float(x))
     if x.shape != (size,):
@@ -144,8 +145,9 @@ class WirelessNetwork:
         Grid size (``n = H * W`` users, ``n_ap = (H + 1) * (W + 1)`` access points).
     d : int
         Packet deadline; local states are ``0 .. 2**d - 1``.
-    seed : int
-        Seed of the uniform draws of ``p`` and ``q`` (recorded).
+    seed : int or None
+        Seed of the uniform draws of ``p`` and ``q`` (recorded): a non-negative int, as for
+        :func:`~envs.as_generator` (``None``: fresh entropy, recorded as ``None``).
     p : array_like, shape (n,), optional
         Arrival probabilities; overrides the draw.
     q : array_like, shape (n_ap,), optional
@@ -192,7 +194,7 @@ class WirelessNetwork:
         if d > 20:
             raise ValueError(f"the deadline `d` = {d} gives 2**d local states; use d <= 20")
         self.H, self.W, self.d = H, W, d
-        self.seed = None if seed is None else int(seed)
+        self.seed = None if seed is None else _check_seed(seed, "seed")
         self.n = H * W
         self.n_ap = (H + 1) * (W + 1)
         rng = np.random.default_rng(self.seed)
@@ -236,7 +238,7 @@ class WirelessNetwork:
 
     def _check_user(self, user):
         if not isinstance(user, (int, np.integer)) or not 0 <= user < self.n:
-            raise ValueError(f"`user` must be an integer in 0..{self.n - 1}, got {user!r}")
+            raise ValueError(f"`user` must be an integer in 0..{self.n - 1}, got {fmt_number(user)}")
         return int(user)
 
     def access_points(self, user):
@@ -246,7 +248,7 @@ class WirelessNetwork:
     def users_of(self, ap):
         """The users that can use access point ``ap``, ascending."""
         if not isinstance(ap, (int, np.integer)) or not 0 <= ap < self.n_ap:
-            raise ValueError(f"`ap` must be an integer in 0..{self.n_ap - 1}, got {ap!r}")
+            raise ValueError(f"`ap` must be an integer in 0..{self.n_ap - 1}, got {fmt_number(ap)}")
         return self._users_of[int(ap)]
 
     def encode(self, bits):
@@ -358,8 +360,8 @@ class WirelessNetwork:
             Local states ``0 .. 2**d - 1``.
         actions : int array, shape (B, n)
             Local actions ``0 .. 4`` (ignored, i.e. null, where the queue is empty).
-        rng : numpy.random.Generator
-            All randomness: ``2 * B * n`` uniforms per step.
+        rng : int, numpy.random.Generator or None
+            All randomness: ``2 * B * n`` uniforms per step (:func:`~envs.as_generator`).
 
         Returns
         -------
@@ -371,7 +373,7 @@ class WirelessNetwork:
         actions = self._check_batch(actions, N_ACTIONS, "actions")
         if actions.shape != states.shape:
             raise ShapeError(f"`states` and `actions` must have the same shape, got {states.shape} and {actions.shape}")
-        u = rng.random((2,) + states.shape)
+        u = as_generator(rng).random((2,) + states.shape)
         out = np.empty(states.shape, dtype=np.int64)
         nxt, success = self._transition_into(states, actions, u, out, _StepWorkspace(self, states.shape[0]))
         return nxt, success.astype(np.float64)
@@ -715,7 +717,7 @@ def _policy_tables(policy, env):
         raise ShapeError(f"the policy has {len(probs)} agents but the environment has {env.n}")
     out = []
     for i, t in enumerate(probs):
-        t = np.asarray(t, dtype=np.float64)
+        t = np.asarray(check_real(t, f"policy table {i} (agent {i})"), dtype=np.float64)
         want = (env.state_sizes[i], env.action_sizes[i])
         if t.shape != want:
             raise ShapeError(f"policy table {i} (agent {i}) has shape {t.shape}, the environment needs {want}")
@@ -739,7 +741,8 @@ class LocalPolicySampler:
 
     def __init__(self, policy):
         probs = policy.probabilities() if hasattr(policy, "probabilities") else list(policy)
-        probs = [np.asarray(t, dtype=np.float64) for t in probs]
+        probs = [np.asarray(check_real(t, f"policy table {i} (agent {i})"), dtype=np.float64)
+                 for i, t in enumerate(probs)]
         self.n = len(probs)
         S_max = max(t.shape[0] for t in probs)
         A_max = max(t.shape[1] for t in probs)
@@ -773,9 +776,13 @@ class LocalPolicySampler:
         return out
 
     def sample(self, states, rng):
-        """Sample actions, int64 array of shape (B, n), for int states of shape (B, n)."""
-        states = np.asarray(states, dtype=np.int64)
-        return self.sample_from_uniforms(states, rng.random(states.shape))
+        """Sample actions, int64 array of shape (B, n), for int states of shape (B, n) (or (n,)).
+
+        ``states`` is validated like :meth:`~envs.NetworkedMDP.step` (integer local indices within
+        each agent's range); ``rng``: int, Generator or None (:func:`~envs.as_generator`).
+        """
+        states = check_local_indices(states, self.state_sizes, "states")
+        return self.sample_from_uniforms(states, as_generator(rng).random(states.shape))
 
 
 class _SampleWorkspace:
@@ -862,7 +869,8 @@ def simulate(env, policy, steps, rng, *, batch=None, initial_states=None, burn_i
     policy : LocalTabularPolicy, LocalSoftmaxPolicy or LocalPolicySampler
     steps : int
         Recorded steps (after the burn-in).
-    rng : numpy.random.Generator
+    rng : int, numpy.random.Generator or None
+        See :func:`~envs.as_generator`.
     batch : int, optional
         Number of copies when ``initial_states`` is not given.
     initial_states : int array, shape (B, n), optional
@@ -878,6 +886,7 @@ def simulate(env, policy, steps, rng, *, batch=None, initial_states=None, burn_i
     steps, burn_in = int(steps), int(burn_in)
     if steps < 1 or burn_in < 0:
         raise ValueError(f"need `steps` >= 1 and `burn_in` >= 0, got {steps} and {burn_in}")
+    rng = as_generator(rng)
     sampler = policy if isinstance(policy, LocalPolicySampler) else LocalPolicySampler(_policy_tables(policy, env))
     if sampler.n != env.n:
         raise ShapeError(f"the policy has {sampler.n} agents but the environment has {env.n}")
@@ -947,7 +956,8 @@ def tune_aloha(network, grid, rng, *, batch=256, steps=400, burn_in=50):
     ----------
     network : WirelessNetwork
     grid : sequence of float in [0, 1]
-    rng : numpy.random.Generator or int
+    rng : int, numpy.random.Generator or None
+        See :func:`~envs.as_generator`.
     batch, steps, burn_in : int
 
     Returns
@@ -962,7 +972,7 @@ def tune_aloha(network, grid, rng, *, batch=256, steps=400, burn_in=50):
     for k, g in enumerate(grid):
         if not 0.0 <= g <= 1.0:
             raise ValueError(f"`grid[{k}]` = {float(g)!r} is not a probability in [0, 1]")
-    seed = int(np.random.default_rng(rng).integers(2**63))
+    seed = int(as_generator(rng).integers(2**63))
     rows = []
     for g in grid:
         roll = simulate(network, network.aloha_policy(g), steps, np.random.default_rng(seed),
@@ -983,7 +993,8 @@ def simulator_throughput(network=None, batch=1024, steps=200, rng=None, policy=N
         Default: the 5 x 5 grid of qu2020 App. E.
     batch, steps : int
         ``batch * n * steps`` agent-steps are timed.
-    rng : numpy.random.Generator or int, optional
+    rng : int, numpy.random.Generator or None, optional
+        See :func:`~envs.as_generator`.
     policy : optional
         Default: the uniform random policy.
     warmup : int
@@ -995,7 +1006,7 @@ def simulator_throughput(network=None, batch=1024, steps=200, rng=None, policy=N
         Agent-steps per second (``batch * n * steps / seconds``).
     """
     network = WirelessNetwork() if network is None else network
-    rng = np.random.default_rng(rng)
+    rng = as_generator(rng)
     sampler = LocalPolicySampler(network.uniform_policy() if policy is None else _policy_tables(policy, network))
     loop = _FastLoop(network, sampler, np.zeros((int(batch), network.n), dtype=np.int64))
     for _ in range(int(warmup)):

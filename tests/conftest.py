@@ -20,5 +20,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _REPO]
 
 @pytest.fixture(autouse=True, scope="session")
 def _single_blas_thread():
+    # threadpoolctl limits only loaded libraries: load scipy's BLAS (separate from numpy's) first.
+    import scipy.linalg  # noqa: F401
+    import scipy.sparse.linalg  # noqa: F401
+
     with threadpool_limits(limits=1):
         yield

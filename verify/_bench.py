@@ -19,6 +19,10 @@ grid instance, |S_i| = 2, |A_i| = 3, batch 1,024, with policy sampling; agent-st
 
 Case ``sac``: Scalable Actor-Critic (qu2020 Alg. 1) training on the 5 x 5 grid, kappa = 0, batch
 1,024; agent-steps per second (goal > 200,000) and memory after N and 10N iterations (goal: flat).
+
+Exit status: 0 when every case ran; 1 when a case failed (each failure is named on stderr, the
+other cases still run); 2 for usage errors (unknown ``--only`` case or backend, sizes that are not
+positive integers).
 """
 
 import argparse
@@ -48,7 +52,7 @@ def run_exact_case(n, backend, threads, seed=0, n_pairs=1000):
 
     with threadpool_limits(limits=threads):
         mdp, pol = envs.qu2020_line(n, rng=seed)
-        rng = np.random.default_rng(seed + 1)
+        rng = envs.as_generator(seed + 1)
         S = rng.integers(0, 2, (n_pairs, n))
         A = rng.integers(0, 3, (n_pairs, n))
         t0 = time.perf_counter()
@@ -102,7 +106,7 @@ def run_generic_step_case(threads, seed=0, batch=1024, steps=200):
     from netmarl_verify import envs
 
     with threadpool_limits(limits=threads):
-        rng = np.random.default_rng(seed)
+        rng = envs.as_generator(seed)
         mdp = envs.random_networked_mdp(envs.grid_graph(5, 5), 2, 3, rng=rng)
         sampler = envs.LocalPolicySampler(envs.LocalSoftmaxPolicy.random(mdp, rng))
         s = np.zeros((batch, mdp.n), dtype=np.int64)
@@ -180,27 +184,93 @@ def _format(rows):
     return "\n".join(lines)
 
 
+PROG = "netmarl-verify bench"
+BACKEND_NAMES = ("dense", "sparse", "auto")
+
+
+def _int_at_least(lo):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"must be >= {lo}, got {value}")
+        return value
+    return parse
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _sizes(text):
+    items = [x.strip() for x in text.split(",") if x.strip()]
+    out = []
+    for x in items:
+        try:
+            n = int(x)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated agent counts such as 8,10,12, got {x!r}"
+                + (f" in {text!r}" if len(items) > 1 else "")) from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(f"agent counts must be >= 1, got {n}")
+        out.append(n)
+    return out
+
+
+def _names(valid, what):
+    def parse(text):
+        items = [x.strip() for x in text.split(",") if x.strip()]
+        unknown = [x for x in items if x not in valid]
+        if unknown:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(map(repr, unknown))} (choose from {', '.join(valid)})")
+        if not items:
+            raise argparse.ArgumentTypeError(f"no {what} given (choose from {', '.join(valid)})")
+        return list(dict.fromkeys(items))
+    return parse
+
+
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="netmarl-verify bench", description=__doc__,
+    """Entry point of ``netmarl-verify bench``; returns the exit status.
+
+    0 when every case ran, 1 when a case failed (each failure is named on stderr; the other cases
+    still run), 2 (``SystemExit`` from argparse) for usage errors: unknown ``--only`` case or
+    ``--backends`` name, sizes that are not positive integers.
+    """
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", default="8,10,12,13", help="comma-separated agent counts (default 8,10,12,13)")
-    p.add_argument("--backends", default="dense,sparse", help="comma-separated backends (default dense,sparse)")
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="BLAS threads (default: cores)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--timeout", type=float, default=600.0, help="seconds per case before it is reported as timed out")
+    p.add_argument("--sizes", default=[8, 10, 12, 13], type=_sizes,
+                   help="comma-separated agent counts (default 8,10,12,13)")
+    p.add_argument("--backends", default=["dense", "sparse"], type=_names(BACKEND_NAMES, "backend"),
+                   help="comma-separated backends: dense, sparse, auto (default dense,sparse)")
+    p.add_argument("--threads", type=_int_at_least(1), default=os.cpu_count() or 1,
+                   help="BLAS threads (default: cores)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0)
+    p.add_argument("--timeout", type=_positive_float, default=600.0,
+                   help="seconds per case before it is reported as timed out")
     p.add_argument("--json", action="store_true", help="print one JSON object per row instead of the table")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
     p.add_argument("--backend", help=argparse.SUPPRESS)
     p.add_argument("--case", default="exact", help=argparse.SUPPRESS)
-    p.add_argument("--only", default="exact,simulator,step,sac",
+    p.add_argument("--only", default=list(CASES), type=_names(tuple(CASES), "case"),
                    help="comma-separated cases to run: exact, simulator, step, sac (default all)")
     args = p.parse_args(argv)
     if args.child:
         _child(args)
         return 0
-    sizes = [int(x) for x in args.sizes.split(",") if x]
-    backends = [x.strip() for x in args.backends.split(",") if x.strip()]
+    sizes, backends, only = args.sizes, args.backends, set(args.only)
+    if "exact" in only and not sizes:
+        p.error("--sizes is empty but --only selects the exact case")
     rows = []
     try:
         from tqdm import tqdm
@@ -209,7 +279,6 @@ def main(argv=None):
                   disable=not sys.stderr.isatty())
     except ImportError:  # pragma: no cover
         it = [(n, b) for n in sizes for b in backends]
-    only = {x.strip() for x in args.only.split(",")}
     for n, b in (it if "exact" in only else []):
         rows.append(_run_in_subprocess(n, b, args.threads, args.seed, args.timeout))
     for case in [c for c in CASES if c != "exact" and c in only]:
@@ -225,4 +294,8 @@ def main(argv=None):
         print("times in seconds; Q(1000) = every local Q_i at 1,000 random pairs; peak = child max RSS;\n"
               "the goal applies to the backend that backend='auto' picks")
         print(_format(rows))
-    return 0
+    failed = [r for r in rows if "error" in r]
+    for r in failed:
+        where = f"n={r['n']}, backend={r['backend']}" if r["case"] == "exact" else f"backend={r['backend']}"
+        print(f"{PROG}: error: case {r['case']} ({where}) failed: {r['error']}", file=sys.stderr)
+    return 1 if failed else 0

@@ -170,7 +170,7 @@ def _dummy_index(dummy, shape):
     if len(d) != len(shape) or any(not 0 <= x < m for x, m in zip(d, shape)):
         raise ValueError(
             f"dummy must be a flat index or a tuple of {len(shape)} indices (states then actions of N) "
-            f"within {shape}, got {dummy!r}"
+            f"within {shape}, got {d}"
         )
     return int(np.ravel_multi_index(d, shape))
 

@@ -27,6 +27,7 @@ import string
 
 import numpy as np
 
+from netmarl_verify.envs import as_generator
 from netmarl_verify.envs._memory import check_memory
 
 from ._evaluation import _check_gamma, evaluate_policy
@@ -411,12 +412,15 @@ def decay_profile(mdp, policy, agent, kappas, gamma=None, method="sup", *, n_sam
         ``"search"``: a certified **lower bound** on the sup for instances too large to enumerate:
         random restarts then coordinate ascent over the outside coordinates of both pairs; every
         reported value is an exactly evaluated difference, so it never exceeds the sup.
-    rng : numpy.random.Generator or int, for ``sampled`` / ``search``.
+    rng : int, numpy.random.Generator or None
+        For ``sampled`` / ``search`` (:func:`~netmarl_verify.envs.as_generator`; checked for every
+        method).
 
     Returns
     -------
     DecayProfile
     """
+    rng = as_generator(rng)
     gamma, ev = _prepare(mdp, policy, gamma, backend, evaluation)
     agent = mdp._check_agent(agent)
     kappas = [int(k) for k in kappas]
@@ -441,7 +445,6 @@ def decay_profile(mdp, policy, agent, kappas, gamma=None, method="sup", *, n_sam
             hi, lo = int(np.argmax(T[best])), int(np.argmin(T[best]))
             wit.append(_witness(mdp, axes_in, axes_out, Q.shape, best, hi, lo))
         return DecayProfile(kappas, vals, "sup", wit, evaluations=Q.size)
-    rng = np.random.default_rng(rng)
     if method == "sampled":
         m = int(n_samples)
         s = rng.integers(0, mdp.state_sizes, size=(m, n))

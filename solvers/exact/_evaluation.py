@@ -81,6 +81,21 @@ class PolicyEvaluation:
     residuals: dict = field(default_factory=dict)
     _solver: object = None
 
+    def __repr__(self):
+        # a summary: the matrices are attributes, printing them would flood a REPL or a log
+        n_states, n_agents = self.values.shape
+        parts = [f"n_states={n_states}", f"agents={n_agents}", f"backend={self.backend!r}"]
+        if self.gamma is None:
+            parts.append(f"J={self.J:.6g}")
+            if self.period is not None and self.period > 1:
+                parts.append(f"period={self.period}, periodic={self.periodic!r}")
+        else:
+            parts.append(f"gamma={self.gamma:g}")
+        res = [float(v) for v in self.residuals.values() if np.isscalar(v)]
+        if res:
+            parts.append(f"max residual {max(res):.1e}")
+        return f"PolicyEvaluation({', '.join(parts)})"
+
     @property
     def J(self):
         """Global average reward :math:`J = \\frac1n \\sum_i J_i` (average reward only)."""

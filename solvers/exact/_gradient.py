@@ -17,7 +17,8 @@ gradient of :math:`V(\mu_0)=\sum_s\mu_0(s)V(s)`.
 
 import numpy as np
 
-from netmarl_verify.envs import LocalSoftmaxPolicy, TabularSoftmaxPolicy
+from netmarl_verify.envs import LocalSoftmaxPolicy, TabularSoftmaxPolicy, as_generator
+from netmarl_verify.envs._validation import as_float_array, fmt_number
 
 from ._evaluation import _check_gamma, evaluate_policy
 
@@ -28,14 +29,14 @@ def check_initial(initial, n_states):
     """Validate an initial distribution over global states (default: uniform)."""
     if initial is None:
         return np.full(n_states, 1.0 / n_states)
-    mu = np.asarray(initial, dtype=np.float64).reshape(-1)
+    mu = as_float_array(initial, "initial").reshape(-1)
     if mu.shape != (n_states,):
         raise ValueError(f"initial must be a distribution over the {n_states} global states, got shape {mu.shape}")
     if not np.all(np.isfinite(mu)) or (mu < 0).any():
         k = int(np.flatnonzero(~np.isfinite(mu) | (mu < 0))[0])
-        raise ValueError(f"initial[{k}] = {mu[k]!r} is not a probability")
+        raise ValueError(f"initial[{k}] = {fmt_number(mu[k])} is not a probability")
     if abs(mu.sum() - 1.0) > 1e-10:
-        raise ValueError(f"initial sums to {mu.sum()!r}, not 1")
+        raise ValueError(f"initial sums to {fmt_number(mu.sum())}, not 1")
     return mu
 
 
@@ -134,7 +135,8 @@ def finite_difference_gradient(objective_fn, policy, rng=None, n_directions=4, e
     objective_fn : callable
         ``objective_fn(policy) -> float``, e.g. ``lambda p: objective(mdp, p)``.
     policy : LocalSoftmaxPolicy or TabularSoftmaxPolicy
-    rng : numpy.random.Generator or int or None
+    rng : int, numpy.random.Generator or None
+        See :func:`~netmarl_verify.envs.as_generator`.
     n_directions : int
     eps : float
         Step. The error is :math:`O(\\varepsilon^2 \\|f'''\\|) + O(\\delta/\\varepsilon)` with
@@ -147,7 +149,7 @@ def finite_difference_gradient(objective_fn, policy, rng=None, n_directions=4, e
     derivatives : ndarray, shape (n_directions,)
         Compare with ``directions @ flat_gradient``.
     """
-    rng = np.random.default_rng(rng)
+    rng = as_generator(rng)
     theta = policy.flat()
     U = rng.standard_normal((int(n_directions), theta.size))
     U /= np.linalg.norm(U, axis=1, keepdims=True)

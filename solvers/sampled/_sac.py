@@ -61,7 +61,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from netmarl_verify.envs import as_generator
 from netmarl_verify.envs._memory import MemoryBudgetError, check_memory, memory_budget
+from netmarl_verify.envs._validation import as_float_array, fmt_number
 
 __all__ = [
     "scalable_actor_critic",
@@ -97,11 +99,11 @@ class PowerSchedule:
 
     def __post_init__(self):
         if not (np.isfinite(self.scale) and self.scale > 0):
-            raise ValueError(f"step-size `scale` must be positive and finite, got {self.scale!r}")
+            raise ValueError(f"step-size `scale` must be positive and finite, got {fmt_number(self.scale)}")
         if not (np.isfinite(self.power) and self.power >= 0):
-            raise ValueError(f"step-size `power` must be >= 0, got {self.power!r}")
+            raise ValueError(f"step-size `power` must be >= 0, got {fmt_number(self.power)}")
         if not (np.isfinite(self.shift) and self.shift > 0):
-            raise ValueError(f"step-size `shift` must be positive, got {self.shift!r}")
+            raise ValueError(f"step-size `shift` must be positive, got {fmt_number(self.shift)}")
 
     def __call__(self, t):
         return self.scale / (self.shift + t) ** self.power
@@ -117,7 +119,7 @@ def _as_schedule(x, name):
     if callable(x):
         return x
     raise TypeError(f"`{name}` must be a PowerSchedule, a positive float (constant), a tuple (scale, power[, shift]) "
-                    f"or a callable t -> step size; got {x!r}")
+                    f"or a callable t -> step size; got {fmt_number(x)}")
 
 
 def assumption3(alpha, eta):
@@ -176,7 +178,7 @@ def _env_structure(env, kappa):
 
 def _check_int(x, name, lo):
     if isinstance(x, bool) or not isinstance(x, (numbers.Integral,)):
-        raise TypeError(f"`{name}` must be an integer, got {x!r}")
+        raise TypeError(f"`{name}` must be an integer, got {fmt_number(x)}")
     x = int(x)
     if x < lo:
         raise ValueError(f"`{name}` must be >= {lo}, got {x}")
@@ -193,7 +195,7 @@ def _initial_logits(initial_logits, B, n, S, A):
         raise ValueError(f"`initial_logits` must have one array per agent ({n}), got {len(arrs)}")
     out = []
     for i, t in enumerate(arrs):
-        t = np.asarray(t, dtype=np.float64)
+        t = as_float_array(t, f"`initial_logits[{i}]` (agent {i})")
         if t.shape == (S[i], A[i]):
             t = np.broadcast_to(t, (B, S[i], A[i]))
         elif t.shape != (B, S[i], A[i]):
@@ -466,7 +468,8 @@ def scalable_actor_critic(env, kappa, n_iterations, *, batch=1, initial_logits=N
         Use :math:`\Gamma(\hat Q^t)` of line 8 (default True) or not (the paper's experiments).
     actor : bool
         ``False`` freezes the policy at ``initial_logits`` (critic only, lines 3-6).
-    rng : numpy.random.Generator, int, SeedSequence or None
+    rng : int, numpy.random.Generator, SeedSequence or None
+        See :func:`~netmarl_verify.envs.as_generator`.
     checkpoints : iterable of int, optional
         Iterations ``t`` in ``[0, T]`` at which a trace row is recorded for every run (state after
         ``t`` iterations). Default: 11 evenly spaced, including 0 and ``T``.
@@ -532,12 +535,10 @@ def scalable_actor_critic(env, kappa, n_iterations, *, batch=1, initial_logits=N
     if callback is not None and not callable(callback):
         raise TypeError("`callback` must be callable")
 
-    if isinstance(rng, np.random.Generator):
-        seed = rng.bit_generator.state
-    else:
-        ss = rng if isinstance(rng, np.random.SeedSequence) else np.random.SeedSequence(rng)
-        seed = ss.entropy
-        rng = np.random.default_rng(ss)
+    given_generator = isinstance(rng, np.random.Generator)
+    rng = as_generator(rng)
+    # a Generator: its initial state; a seed, SeedSequence or None: the SeedSequence's entropy
+    seed = rng.bit_generator.state if given_generator else rng.bit_generator.seed_seq.entropy
 
     # ---------------- tables
     layout = _Layout(n, S, A, hoods, B)

@@ -158,7 +158,7 @@ def lemma3_tv(mdp, policy, agent, kappas, horizon, *, n_pairs=None, rng=None):
             keys = np.ravel_multi_index(tuple(S[:, inside].T) + tuple(A[:, inside].T), sizes)
             out[c] = _group_spread(pE, keys).max(axis=-1)
         return out
-    rng = np.random.default_rng(rng)
+    rng = envs.as_generator(rng)
     m = int(n_pairs)
     S_sz, A_sz = np.array(mdp.state_sizes), np.array(mdp.action_sizes)
     out = np.empty((len(kappas), horizon + 1))
