@@ -7,7 +7,10 @@ import; :func:`run` checks a claim, a paper or all of them and returns a tidy Da
 command line is ``netmarl-verify {list,run,report,bench}``.
 
 Extra claim modules can be added with the environment variable ``NETMARL_VERIFY_EXTRA_CLAIMS``
-(see :mod:`netmarl_verify.verify._registry`).
+(see :mod:`netmarl_verify.verify._registry`); :mod:`netmarl_verify.verify.example_claim` is a
+complete one to copy. The assertions and reference instances for users' own regression tests
+are public as :mod:`netmarl_verify.testing` (implemented in ``_testing`` and
+``_reference_instances`` here).
 """
 
 from ._claims import (

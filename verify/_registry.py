@@ -7,10 +7,14 @@ Claim modules (``verify/claims/<paper>.py``) register their claims at import wit
 
     NETMARL_VERIFY_EXTRA_CLAIMS="mypkg.my_claims,other.module:register_claims"
 
-a comma-separated list of ``module`` (registers at import, like the paper modules) or
-``module:function`` (``function(registry)`` is called after import and registers into the
-given registry). This is how users add their own claims to ``netmarl-verify`` without
-editing the package, and how the tests add a toy claim to the command line.
+a comma-separated list of ``module`` or ``module:function``. ``function(registry)`` is called
+after import and registers into the given registry. A bare ``module`` that defines its own
+function ``register(registry)`` (defined in that module, not the re-exported
+:func:`netmarl_verify.verify.register`) gets it called the same way; otherwise the module is
+expected to register at import, like the paper modules. This is how users add their own
+claims to ``netmarl-verify`` without editing the package (see
+:mod:`netmarl_verify.verify.example_claim`), and how the tests add a toy claim to the command
+line.
 
 A fresh :class:`Registry` (``Registry()``) loads nothing by itself: tests and library users can
 hold claims apart from the default registry.
@@ -164,7 +168,8 @@ def load_extra_claims(spec, registry=None):
     Parameters
     ----------
     spec : str
-        Comma-separated ``module`` or ``module:function`` entries; blanks ignored.
+        Comma-separated ``module`` or ``module:function`` entries; blanks ignored. A bare
+        ``module`` with its own ``register(registry)`` function has it called.
     registry : Registry, optional
         Passed to each ``function``; default :data:`REGISTRY`.
 
@@ -192,6 +197,10 @@ def load_extra_claims(spec, registry=None):
             if not callable(func):
                 raise ImportError(f"{EXTRA_CLAIMS_ENV}: {module_name!r} has no callable {func_name!r}")
             func(registry)
+        else:
+            func = getattr(module, "register", None)
+            if callable(func) and getattr(func, "__module__", None) == module.__name__:
+                func(registry)  # the module's own register(registry), not netmarl_verify.verify.register
         modules.append(module)
     return modules
 
