@@ -4,8 +4,8 @@ The command line sits above the four packages: it is the only place that imports
 :mod:`netmarl_verify.verify` (checks) and :mod:`netmarl_verify.reports` (rendering).
 
 Exit status: 0 on success, including runs that find violations (a violation is a finding, not a
-failure of the tool); 2 for usage errors and unknown claim/paper ids; 1 when a claim's code
-fails.
+failure of the tool); 2 for usage errors, unknown claim/paper ids and a ``report --out`` folder
+that holds files other than an earlier report; 1 when a claim's code fails.
 """
 
 import argparse
@@ -43,6 +43,9 @@ def build_parser():
     p = sub.add_parser("list", help="list the registered claims", description="List the registered claims.")
     p.add_argument("target", nargs="?", default="all", help="claim id, paper id or 'all' (default)")
     p.add_argument("--json", action="store_true", help="one JSON object per claim on stdout")
+    p.add_argument("--full", action="store_true",
+                   help="whole statements (by default the table cuts them at 70 characters; a single "
+                        "claim id always shows the whole statement, its LaTeX, bound and source)")
 
     def add_run_options(p):
         p.add_argument("target", help="claim id, paper id or 'all'")
@@ -124,8 +127,33 @@ def _cmd_list(args, registry):
     if not claims:
         print("no claims registered")
         return 0
-    print(_text_table(["claim", "source", "statement"], [[c.id, c.source, c.statement] for c in claims], 70))
+    if len(claims) == 1 and claims[0].id == args.target:
+        print(_claim_details(claims[0]))
+        return 0
+    width = max([70] + [len(c.statement) for c in claims]) if args.full else 70
+    print(_text_table(["claim", "source", "statement"], [[c.id, c.source, c.statement] for c in claims], width))
+    if not args.full and any(len(c.statement) > 70 for c in claims):
+        print(f"(statements cut at 70 characters: `{PROG} list --full`, or `{PROG} list <claim id>` for one claim)")
     return 0
+
+
+def _claim_details(claim):
+    """Everything `list` knows about one claim, nothing cut."""
+    import textwrap
+
+    def field(name, value):
+        if not value:
+            return []
+        body = textwrap.wrap(str(value), 88 - 13, break_long_words=False, break_on_hyphens=False) or [""]
+        return [f"  {name + ':':<11}{body[0]}"] + [" " * 13 + line for line in body[1:]]
+
+    lines = [claim.id]
+    lines += field("paper", f"{claim.paper} ({claim.paper_file})" if claim.paper_file else claim.paper)
+    lines += field("source", claim.source)
+    lines += field("statement", claim.statement)
+    lines += field("latex", claim.latex)
+    lines += field("bound", claim.bound_latex)
+    return "\n".join(lines)
 
 
 def _checks(args, registry):
@@ -166,7 +194,11 @@ def _cmd_run(args, registry):
 def _cmd_report(args, registry, argv):
     from netmarl_verify import reports  # imported when rendering: matplotlib is slow to import
 
-
+    try:  # refuse a folder holding something else before the run, not after it
+        reports.check_report_folder(args.out)
+    except reports.ReportFolderError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     results, wall_time = _checks(args, registry)
     df = to_frame(results)
@@ -178,7 +210,11 @@ def _cmd_report(args, registry, argv):
         "started (UTC)": started,
         "wall time (s)": round(wall_time, 3),
     }
-    paths = reports.render_all(df, registry.claims_for(args.target), args.out, metadata)
+    try:
+        paths = reports.render_all(df, registry.claims_for(args.target), args.out, metadata)
+    except reports.ReportFolderError as exc:  # the folder changed during the run
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
     errors = []
     for paper, p in paths["papers"].items():
         print(f"{paper}: {p['html']}")
@@ -196,6 +232,18 @@ def _cmd_bench(rest):
     from netmarl_verify.verify import _bench  # imported only when asked for
 
     return _bench.main(rest)
+
+
+def _load_blas():
+    """Load every BLAS the claims use before pinning threads.
+
+    threadpoolctl limits only the libraries already loaded: scipy's OpenBLAS, loaded later by a
+    claim's first ``import scipy.linalg``, would otherwise run with all cores (seen: numpy's
+    BLAS at 1 thread, scipy's at 2, under ``--threads 1``).
+    """
+    import numpy.linalg  # noqa: F401
+    import scipy.linalg  # noqa: F401
+    import scipy.sparse.linalg  # noqa: F401
 
 
 def main(argv=None, *, registry=None):
@@ -226,6 +274,7 @@ def main(argv=None, *, registry=None):
             parser.error("--threads must be >= 1")
         from threadpoolctl import threadpool_limits
 
+        _load_blas()
         with threadpool_limits(limits=args.threads):
             if args.command == "run":
                 return _cmd_run(args, registry)

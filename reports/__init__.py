@@ -1,9 +1,11 @@
 """Rendering of verification results: markdown, self-contained HTML, CSV, figures.
 
 ``render_paper`` writes one paper's report (``report.md``, ``report.html`` with embedded
-figures, ``rows.csv``, PNG figures), ``render_index`` the index of all papers, ``render_all``
-both; :mod:`netmarl_verify.reports.figures` has the decay and log-log error plots. Matplotlib is switched to
-the non-interactive Agg backend on import.
+figures and formulas typeset as SVG, ``rows.csv``, PNG figures), ``render_index`` the index of
+all papers, ``render_all`` both, replacing an earlier report in the folder whole (and refusing a
+folder holding anything else: :class:`ReportFolderError`); :mod:`netmarl_verify.reports.figures`
+has the decay and log-log error plots. Matplotlib is switched to the non-interactive Agg
+backend on import.
 """
 
 import matplotlib
@@ -12,8 +14,10 @@ matplotlib.use("Agg")
 
 from . import figures  # noqa: E402
 from ._document import Document  # noqa: E402
+from ._folder import MANIFEST, ReportFolderError, check_report_folder  # noqa: E402
+from ._math import MathRenderError, formula_svg, to_mathtext  # noqa: E402
 from ._render import (  # noqa: E402
-    git_commit,
+    claim_anchor,
     paper_summary,
     read_rows,
     render_all,
@@ -25,13 +29,19 @@ from ._tables import Link, format_value, html_table, markdown_table  # noqa: E40
 from .figures import decay_plot, loglog_error  # noqa: E402
 
 __all__ = [
+    "ReportFolderError",
+    "check_report_folder",
+    "MANIFEST",
+    "claim_anchor",
+    "formula_svg",
+    "to_mathtext",
+    "MathRenderError",
     "render_paper",
     "render_index",
     "render_all",
     "paper_summary",
     "read_rows",
     "run_metadata",
-    "git_commit",
     "figures",
     "decay_plot",
     "loglog_error",

@@ -8,6 +8,7 @@ Layout under the output folder::
     <out>/<paper>/report.html            one self-contained page (figures embedded)
     <out>/<paper>/rows.csv               every row of the paper (reports.read_rows reads it back)
     <out>/<paper>/<claim id>-<k>.png     figures
+    <out>/netmarl-verify-manifest.json   the files of the report (render_all; see _folder.py)
 
 A report is rendered from the tidy rows (:func:`netmarl_verify.verify.run`) and the claims' descriptions
 only, so it can be re-rendered from a saved ``rows.csv``.
@@ -15,20 +16,29 @@ only, so it can be re-rendered from a saved ``rows.csv``.
 
 import datetime
 import json
-import platform
-import subprocess
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
 
-from netmarl_verify.verify import HOLDS, NOT_APPLICABLE, VIOLATED, smallest_counterexample, summarize, versions
+from netmarl_verify.verify import (
+    HOLDS,
+    NOT_APPLICABLE,
+    VIOLATED,
+    provenance,
+    smallest_counterexample,
+    summarize,
+    versions,
+)
+
+from netmarl_verify.verify import paper_reference
 
 from . import figures as _figures
 from ._document import Document
+from ._folder import clear_report_folder, write_manifest
 from ._tables import Link, format_value
 
-__all__ = ["render_paper", "render_index", "render_all", "paper_summary", "git_commit", "run_metadata"]
+__all__ = ["render_paper", "render_index", "render_all", "paper_summary", "run_metadata"]
 
 #: Rows shown in a claim's detail table (all rows are in rows.csv).
 MAX_DETAIL_ROWS = 30
@@ -36,24 +46,14 @@ MAX_DETAIL_ROWS = 30
 MAX_ASSUMPTION_ROWS = 40
 
 
-def git_commit(cwd=None):
-    """``git rev-parse HEAD`` of the repository holding this package (``+dirty`` if modified).
-
-    Returns ``"unavailable"`` when git or the repository is missing.
-    """
-    cwd = Path(__file__).resolve().parent if cwd is None else cwd
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unavailable"
-    return head + ("+dirty" if status else "") if head else "unavailable"
-
-
 def run_metadata(rows, metadata=None):
-    """Metadata of a report: the caller's `metadata` then seeds, versions, git commit, time.
+    """Metadata of a report: the caller's `metadata`, then seeds, versions and provenance.
+
+    Versions and provenance (platform, BLAS and threads, command line, source commit when run
+    from a checkout) are read from the rows (columns ``version.*`` and ``provenance.*``, see
+    :func:`netmarl_verify.verify.provenance`), so a report rendered later from a saved
+    ``rows.csv`` states where the numbers came from, not where they were drawn; without rows
+    they describe this process.
 
     Returns
     -------
@@ -65,13 +65,21 @@ def run_metadata(rows, metadata=None):
     if "wall_time" in rows and len(rows):
         per_instance = rows.drop_duplicates(["claim", "instance"])["wall_time"]
         out.setdefault("measurement time (s)", round(float(per_instance.sum()), 3))
-    vers = {c.removeprefix("version."): rows[c].iloc[0] for c in rows.columns
-            if c.startswith("version.") and len(rows)} or versions()
-    for k, v in vers.items():
+
+    def from_rows(prefix):
+        cols = [c for c in rows.columns if c.startswith(prefix)] if len(rows) else []
+        found = {}
+        for c in cols:
+            vals = sorted({str(v) for v in rows[c].dropna().tolist()})
+            if vals:
+                found[c.removeprefix(prefix)] = "; ".join(vals)
+        return found
+
+    for k, v in (from_rows("version.") or versions()).items():
         out.setdefault(k, v)
     out.setdefault("matplotlib", matplotlib.__version__)
-    out.setdefault("platform", platform.platform())
-    out.setdefault("git commit", git_commit())
+    for k, v in (from_rows("provenance.") or provenance()).items():
+        out.setdefault(k, v)
     out.setdefault("rendered (UTC)",
                    datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
     return out
@@ -153,10 +161,22 @@ def _detail_rows(rows):
     ratio = pd.to_numeric(rows["ratio"], errors="coerce").fillna(-float("inf"))
     order = pd.DataFrame({"rank": rank, "ratio": -ratio}).sort_values(["rank", "ratio"], kind="stable").index
     shown = rows.loc[order[:MAX_DETAIL_ROWS]]
-    return [
-        [r.instance, _json_cell(r.point), float(r.measured), float(r.bound), float(r.ratio), r.verdict]
-        for r in shown.itertuples(index=False)
-    ]
+    notes = shown["bound_note"] if "bound_note" in shown else pd.Series("", index=shown.index)
+    out = []
+    for r, note in zip(shown.itertuples(index=False), notes.fillna("").astype(str)):
+        # Outside the hypotheses the bound's formula bounds nothing: say so instead of a number.
+        bound, ratio = (("not defined", "—") if note.startswith("not defined")
+                        else (float(r.bound), float(r.ratio)))
+        out.append([r.instance, _json_cell(r.point), float(r.measured), bound, ratio, r.verdict])
+    return out
+
+
+def _undefined_bound_notes(rows):
+    """The distinct reasons why bounds are not defined on this claim's rows (see CheckResult)."""
+    if "bound_note" not in rows:
+        return []
+    notes = rows["bound_note"].fillna("").astype(str)
+    return list(dict.fromkeys(n for n in notes if n.startswith("not defined")))
 
 
 def _verdict_text(rows):
@@ -178,8 +198,51 @@ def _verdict_text(rows):
     return overall, text
 
 
+def claim_anchor(claim_id):
+    """The id of a claim's section in ``report.html`` (``report.html#qu2020.thm1``)."""
+    return "-".join(str(claim_id).split())
+
+
+def _short_citation(ref):
+    """``Qu et al. (2020)`` of a :class:`~netmarl_verify.verify.Paper`."""
+    first = ref.authors[0].split()[-1] if ref.authors else ref.id
+    return f"{first}{' et al.' if len(ref.authors) > 2 else ''} ({ref.year})"
+
+
+def _source_pieces(claim):
+    """``Thm 1 of Qu et al. (2020)`` with a link to the paper (never the paper's text file)."""
+    ref = paper_reference(claim.paper)
+    if ref is None:
+        return [f"{claim.source} (paper {claim.paper})"]
+    short = _short_citation(ref)
+    return [f"{claim.source} of ", Link(short, ref.link) if ref.link else short, " (see References)"]
+
+
+def _references(doc, paper_ids):
+    """The References section: authors, title, venue, arXiv id of each paper."""
+    doc.heading("References", 2)
+    table, missing = [], []
+    for pid in paper_ids:
+        ref = paper_reference(pid)
+        if ref is None:
+            missing.append(pid)
+            continue
+        if ref.arxiv:
+            ident = Link(ref.arxiv, ref.link)
+        else:
+            ident = [Link(f"none ({ref.url})", ref.url)] if ref.url else "none"
+        table.append([pid, ", ".join(ref.authors), ref.title, f"{ref.venue}, {ref.year}", ident])
+    if table:
+        doc.table(["paper", "authors", "title", "venue", "arXiv id"], table)
+    if missing:
+        doc.paragraph(f"No bibliographic reference is registered for {', '.join(missing)} "
+                      "(netmarl_verify.verify.register_paper).", note=True)
+
+
 def _claim_section(doc, claim_id, claim, rows, paper_dir, written, errors):
-    doc.heading(f"{claim_id} — {claim.source}" if claim is not None else claim_id, 2)
+    badge = _verdict_text(rows)[0] if not rows.empty else NOT_APPLICABLE
+    doc.heading(f"{claim_id} — {claim.source}" if claim is not None else claim_id, 2,
+                anchor=claim_anchor(claim_id), badge=badge)
     if claim is not None:
         doc.paragraph(claim.statement, label="Statement.")
         if claim.latex:
@@ -187,7 +250,7 @@ def _claim_section(doc, claim_id, claim, rows, paper_dir, written, errors):
         if claim.bound is not None:
             doc.paragraph("(sympy, evaluated with the paper's constants):", label="Bound")
             doc.latex(claim.bound_latex)
-        doc.code(f"{claim.paper_file}, {claim.source}", label="Source:")
+        doc.paragraph(_source_pieces(claim), label="Source:")
         if claim.notes:
             doc.paragraph(claim.notes, label="Notes.")
     if rows.empty:
@@ -211,6 +274,11 @@ def _claim_section(doc, claim_id, claim, rows, paper_dir, written, errors):
     note = ("Rows sorted: violations first, then by tightness ratio measured/bound."
             + (f" {MAX_DETAIL_ROWS} of {len(rows)} rows shown; all in rows.csv." if len(rows) > MAX_DETAIL_ROWS
                else ""))
+    undefined = _undefined_bound_notes(rows)
+    if undefined:
+        note += (" “not defined”: on a not-applicable row the bound's formula bounds nothing (e.g. "
+                 "r̄/(1-ρ) < 0 for ρ > 1), so no bound or ratio is shown — "
+                 + "; ".join(n.removeprefix("not defined: ") for n in undefined) + ".")
     doc.table(["instance", "point", "measured", "bound", "ratio", "verdict"], _detail_rows(rows), note, digits=7)
 
     figs, error = _claim_figures(claim, rows)
@@ -240,7 +308,7 @@ def _claim_section(doc, claim_id, claim, rows, paper_dir, written, errors):
     return overall
 
 
-def render_paper(paper_id, df, claims, out_dir, metadata=None):
+def render_paper(paper_id, df, claims, out_dir, metadata=None, index_link=False):
     """Write the report of one paper.
 
     Parameters
@@ -256,6 +324,11 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None):
         Output folder; the paper's files go to ``out_dir/paper_id/``.
     metadata : dict, optional
         Run metadata (command line, seed, wall time, ...), completed by :func:`run_metadata`.
+    index_link : bool
+        Link back to ``../index.html`` (``../index.md``) above the title (:func:`render_all`).
+
+    Files of the same names in ``out_dir/paper_id/`` are overwritten and others are left
+    alone; :func:`render_all` replaces an earlier report whole.
 
     Returns
     -------
@@ -274,14 +347,18 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None):
     rows.to_csv(csv_path, index=False)
 
     doc = Document(f"{paper_id}: verification report")
-    files = sorted({c.paper_file for c in described.values()})
-    if files:
-        doc.code(", ".join(files), label="Paper:")
+    if index_link:
+        doc.up("← all reports (index)", "../index.html", "../index.md")
+    ref = paper_reference(paper_id)
+    if ref is not None:
+        doc.paragraph([Link(ref.citation(), ref.link)] if ref.link else [ref.citation()], label="Paper:")
+    else:
+        doc.paragraph(f"{paper_id} (no bibliographic reference registered).", label="Paper:")
     doc.paragraph(
         "Each claim is checked on small instances where the quantities are computed exactly. "
         "A row holds when measured ≤ bound (up to floating-point rounding), is violated otherwise, "
         "and is not applicable when a hypothesis of the statement fails on the instance "
-        "(measured and bound are still recorded).",
+        "(the measured value is still recorded; the bound is not defined there and is not shown).",
     )
     summary = summarize(rows) if not rows.empty else None
     table = []
@@ -289,10 +366,10 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None):
         source = described[cid].source if cid in described else ""
         if summary is not None and cid in set(summary["claim"]):
             s = summary[summary["claim"] == cid].iloc[0]
-            table.append([cid, source, int(s["rows"]), int(s[HOLDS]), int(s[VIOLATED]), int(s[NOT_APPLICABLE]),
-                          float(s["max_ratio"]), s["verdict"]])
+            table.append([Link(cid, f"#{claim_anchor(cid)}"), source, int(s["rows"]), int(s[HOLDS]),
+                          int(s[VIOLATED]), int(s[NOT_APPLICABLE]), float(s["max_ratio"]), s["verdict"]])
         else:
-            table.append([cid, source, 0, 0, 0, 0, float("nan"), NOT_APPLICABLE])
+            table.append([Link(cid, f"#{claim_anchor(cid)}"), source, 0, 0, 0, 0, float("nan"), NOT_APPLICABLE])
     doc.heading("Summary", 2)
     doc.table(["claim", "source", "rows", "holds", "violated", "not applicable", "max ratio", "verdict"], table,
               "max ratio: the largest measured/bound among rows whose assumptions hold (≤ 1 when the claim holds).",
@@ -302,6 +379,7 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None):
     for cid in claim_ids:
         _claim_section(doc, cid, described.get(cid), rows[rows["claim"] == cid], paper_dir, written, errors)
 
+    _references(doc, [paper_id])
     doc.heading("Run metadata", 2)
     meta = run_metadata(rows, metadata)
     doc.table(["key", "value"], [[k, str(v)] for k, v in meta.items()])
@@ -341,7 +419,10 @@ def read_rows(path):
     >>> reports.read_rows(p)["measured"].tolist()
     [0.5, 1.0]
     """
-    return pd.read_csv(path, low_memory=False)
+    rows = pd.read_csv(path, low_memory=False)
+    if "bound_note" in rows:  # CSV cannot tell "" from missing: the note is text, empty when none
+        rows["bound_note"] = rows["bound_note"].fillna("").astype(str)
+    return rows
 
 
 def paper_summary(paper_id, df, paths=None):
@@ -350,8 +431,9 @@ def paper_summary(paper_id, df, paths=None):
     Returns
     -------
     dict
-        ``paper, claims, rows, holds, violated, not applicable, claims violated, verdict`` and
-        the `paths` of :func:`render_paper` (``markdown``, ``html``).
+        ``paper, claims, rows, holds, violated, not applicable, claims violated, verdict``,
+        ``claim ids`` and ``violated claim ids`` (lists) and the `paths` of :func:`render_paper`
+        (``markdown``, ``html``).
     """
     rows = df[df["paper"] == paper_id] if "paper" in df else df.iloc[0:0]
     counts = rows["verdict"].value_counts().to_dict()
@@ -365,6 +447,9 @@ def paper_summary(paper_id, df, paths=None):
         NOT_APPLICABLE: int(counts.get(NOT_APPLICABLE, 0)),
         "claims violated": 0 if by_claim is None else int((by_claim["verdict"] == VIOLATED).sum()),
         "verdict": _overall(counts),
+        "claim ids": [] if by_claim is None else [str(c) for c in by_claim["claim"]],
+        "violated claim ids": [] if by_claim is None
+        else [str(c) for c in by_claim.loc[by_claim["verdict"] == VIOLATED, "claim"]],
     }
     out.update({k: v for k, v in (paths or {}).items() if k in ("markdown", "html")})
     return out
@@ -380,7 +465,11 @@ def render_index(out_dir, summaries, metadata=None):
         :func:`paper_summary` dicts; ``markdown``/``html`` paths are linked relative to
         `out_dir`.
     metadata : dict, optional
-        Shown below the table.
+        Shown below the table (its ``target`` and ``quick`` also in the sentence saying what
+        the run covers).
+
+    The table names each paper's violated claims, linked to their sections
+    (``qu2020/report.html#qu2020.thm1``); a References section cites the papers.
 
     Returns
     -------
@@ -397,18 +486,35 @@ def render_index(out_dir, summaries, metadata=None):
         except ValueError:
             return p.as_posix()
 
-    headers = ["paper", "claims", "rows", "holds", "violated", "not applicable", "claims violated", "verdict"]
+    summaries = list(summaries)
+    headers = ["paper", "claims", "rows", "holds", "violated", "not applicable", "verdict"]
     md_rows, html_rows = [], []
     for s in summaries:
         base = [s.get(h, "") if h != "paper" else s["paper"] for h in headers]
-        md_rows.append(base[:1] + base[1:] + [Link("report", rel(s["markdown"])) if "markdown" in s else ""])
-        html_rows.append(base[:1] + base[1:] + [Link("report", rel(s["html"])) if "html" in s else ""])
+        for out_rows, key in ((md_rows, "markdown"), (html_rows, "html")):
+            ids = s.get("violated claim ids", [])
+            if key in s:
+                named = [Link(c, f"{rel(s[key])}#{claim_anchor(c)}") for c in ids]
+                report = Link("report", rel(s[key]))
+            else:
+                named, report = ", ".join(ids) or "—", ""
+            out_rows.append(base + [named, report])
+    covered = [c for s in summaries for c in s.get("claim ids", [])]
+    n_papers = len(summaries)
+    scope = (f"This run covers {len(covered)} claim{'' if len(covered) == 1 else 's'} of {n_papers} "
+             f"paper{'' if n_papers == 1 else 's'}")
+    if metadata and metadata.get("target") is not None:
+        scope += f" (target {metadata['target']}{', --quick' if metadata.get('quick') else ''})"
+    scope += (": " + ", ".join(covered) + "." if 0 < len(covered) <= 12 else ".")
 
     def build(rows):
         doc = Document("netmarl-verify: verification reports")
         doc.paragraph("Claims of the papers checked against exact ground truth on small instances. "
                       "A paper is 'violated' if any row of any of its claims is.")
-        doc.table(headers + ["report"], rows)
+        doc.paragraph(scope)
+        doc.heading("Papers", 2)
+        doc.table(headers + ["violated claims", "report"], rows)
+        _references(doc, [s["paper"] for s in summaries])
         if metadata:
             doc.heading("Run", 2)
             doc.table(["key", "value"], [[str(k), str(v)] for k, v in metadata.items()])
@@ -423,20 +529,43 @@ def render_index(out_dir, summaries, metadata=None):
 def render_all(df, claims, out_dir, metadata=None):
     """Reports of every paper in `claims` or `df`, the index and ``out_dir/rows.csv``.
 
+    The folder gets exactly this report: an earlier report in it (listed by its manifest,
+    ``netmarl-verify-manifest.json``) is removed first, and a non-empty folder without a
+    manifest is refused (see :mod:`netmarl_verify.reports._folder`).
+
+    Raises
+    ------
+    ReportFolderError
+        `out_dir` holds files that are not an earlier report; nothing is written.
+
     Returns
     -------
     dict
-        ``{"papers": {paper: render_paper paths}, "index": render_index paths, "csv": Path}``.
+        ``{"papers": {paper: render_paper paths}, "index": render_index paths, "csv": Path,
+        "manifest": Path}``.
     """
     out_dir = Path(out_dir)
+    clear_report_folder(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    claims = list(claims or [])
-    papers = list(dict.fromkeys([c.paper for c in claims] + (list(df["paper"]) if "paper" in df else [])))
-    csv_path = out_dir / "rows.csv"
-    df.to_csv(csv_path, index=False)
-    paths, summaries = {}, []
-    for paper in papers:
-        paths[paper] = render_paper(paper, df, claims, out_dir, metadata)
-        summaries.append(paper_summary(paper, df, paths[paper]))
-    index = render_index(out_dir, summaries, metadata)
-    return {"papers": paths, "index": index, "csv": csv_path}
+    before = {p for p in out_dir.rglob("*") if p.is_file()}  # the user's files that a manifest kept
+    written, complete = [], False
+    try:
+        claims = list(claims or [])
+        papers = list(dict.fromkeys([c.paper for c in claims] + (list(df["paper"]) if "paper" in df else [])))
+        csv_path = out_dir / "rows.csv"
+        df.to_csv(csv_path, index=False)
+        written.append(csv_path)
+        paths, summaries = {}, []
+        for paper in papers:
+            paths[paper] = render_paper(paper, df, claims, out_dir, metadata, index_link=True)
+            p = paths[paper]
+            written += [p["markdown"], p["html"], p["csv"], *p["figures"]]
+            summaries.append(paper_summary(paper, df, paths[paper]))
+        index = render_index(out_dir, summaries, metadata)
+        written += [index["markdown"], index["html"]]
+        complete = True
+    finally:
+        new = {p for p in out_dir.rglob("*") if p.is_file()} - before
+        manifest = write_manifest(out_dir, set(written) | new, complete,
+                                  target=(metadata or {}).get("target"))
+    return {"papers": paths, "index": index, "csv": csv_path, "manifest": manifest}

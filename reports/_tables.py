@@ -16,7 +16,10 @@ NAN_TEXT = "—"
 
 
 class Link:
-    """A table cell holding a relative link: ``[text](target)`` / ``<a href="target">text</a>``."""
+    """A table cell holding a link: ``[text](target)`` / ``<a href="target">text</a>``.
+
+    A cell may also hold a list of links, shown separated by commas.
+    """
 
     def __init__(self, text, target):
         self.text = str(text)
@@ -48,6 +51,14 @@ def format_value(value, digits=4):
             return "∞" if value > 0 else "-∞"
         return f"{value:.{digits}g}"
     return str(value)
+
+
+def _is_links(value):
+    return isinstance(value, (list, tuple)) and all(isinstance(x, Link) for x in value)
+
+
+def _html_link(link):
+    return f'<a href="{html.escape(link.target)}">{html.escape(link.text)}</a>'
 
 
 def _is_numeric(value):
@@ -89,6 +100,8 @@ def markdown_table(headers, rows, digits=4):
     right = _alignments(headers, rows)
 
     def cell(v):
+        if _is_links(v):
+            return ", ".join(cell(x) for x in v) or NAN_TEXT
         if isinstance(v, Link):
             return f"[{v.text.replace('|', '/')}]({v.target})"
         text = v if isinstance(v, str) else format_value(v, digits)
@@ -130,8 +143,10 @@ def html_table(headers, rows, digits=4, cell_class=None):
             if extra:
                 classes.append(extra)
             attr = f' class="{" ".join(classes)}"' if classes else ""
-            if isinstance(v, Link):
-                content = f'<a href="{html.escape(v.target)}">{html.escape(v.text)}</a>'
+            if _is_links(v):
+                content = ", ".join(_html_link(x) for x in v) or NAN_TEXT
+            elif isinstance(v, Link):
+                content = _html_link(v)
             else:
                 content = html.escape(v if isinstance(v, str) else format_value(v, digits))
             out.append(f"<td{attr}>{content}</td>")

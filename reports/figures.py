@@ -26,10 +26,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after selecting the backend)
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from netmarl_verify.verify._fit import fit_loglog_slope  # noqa: E402
 
-__all__ = ["decay_plot", "loglog_error", "figure_png", "close", "new_figure", "open_figures", "close_new"]
+__all__ = ["decay_plot", "loglog_error", "figure_png", "close", "new_figure", "open_figures", "close_new",
+           "integer_ticks", "is_integral"]
 
 DEFAULT_BAND = (0.1, 0.9)
 
@@ -38,6 +40,24 @@ def new_figure(figsize=(6.0, 4.0)):
     """A new pyplot-free figure with one axes; returns ``(fig, ax)``."""
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot()
+
+
+def is_integral(values):
+    """True when every finite value of `values` is a whole number (and there is one).
+
+    Examples
+    --------
+    >>> is_integral([0, 1.0, 2]), is_integral([0.5, 1])
+    (True, False)
+    """
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    return bool(v.size) and bool(np.all(v == np.round(v)))
+
+
+def integer_ticks(axis):
+    """Ticks of `axis` (``ax.xaxis``) at whole numbers only (κ, t, K: no tick at 0.25)."""
+    axis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _positive(y):
@@ -88,7 +108,7 @@ def _draw_curves(ax, x, data, default_label, band, lower=None, upper=None):
 
 def decay_plot(kappas, measured, bound=None, *, band=DEFAULT_BAND, lower=None, upper=None,
                label="measured", bound_label="bound", xlabel=r"$\kappa$", ylabel="value",
-               title=None, ax=None):
+               title=None, ax=None, integer_x=None):
     r"""Measured decay against :math:`\kappa` on a log axis, with the bound.
 
     Parameters
@@ -108,6 +128,8 @@ def decay_plot(kappas, measured, bound=None, *, band=DEFAULT_BAND, lower=None, u
     label, bound_label, xlabel, ylabel, title : str
     ax : matplotlib.axes.Axes, optional
         Draw into this axes instead of a new figure.
+    integer_x : bool, optional
+        Ticks at whole numbers only; by default when every x value is a whole number.
 
     Returns
     -------
@@ -118,6 +140,8 @@ def decay_plot(kappas, measured, bound=None, *, band=DEFAULT_BAND, lower=None, u
     else:
         fig = ax.figure
     x = np.asarray(kappas, dtype=float)
+    if is_integral(x) if integer_x is None else integer_x:
+        integer_ticks(ax.xaxis)
     _draw_curves(ax, x, measured, label, band, lower, upper)
     if bound is not None:
         for k, (blabel, b) in enumerate(_series(bound, bound_label)):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,9 @@ def test_report_qu2020_quick(tmp_path):
     html = (paper / "report.html").read_text()
     md = (paper / "report.md").read_text()
     assert "data:image/png;base64," in html
-    assert "src=\"http" not in html and "href=\"http" not in html  # self-contained
+    assert "src=\"http" not in html and "<link" not in html and "<script" not in html  # self-contained
+    # the only web addresses are links (<a href>) to the paper, never loaded by the page
+    assert set(re.findall(r'href="(http[^"]*)"', html)) == {"https://arxiv.org/abs/2006.06626"}
     rows = reports.read_rows(paper / "rows.csv")
     claims = set(rows["claim"])
     for cid in ("qu2020.thm1", "qu2020.cor1", "qu2020.lemma2a", "qu2020.lemma2b", "qu2020.lemma3",

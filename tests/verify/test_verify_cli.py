@@ -137,3 +137,55 @@ def test_bench_delegates_remaining_arguments(monkeypatch):
     monkeypatch.setattr(verify, "_bench", fake, raising=False)
     assert main(["bench", "--help", "--size", "3"]) == 5
     assert seen == [["--help", "--size", "3"]]
+
+
+# -- list: whole statements (issue 8, item 7) --------------------------------------------------
+
+LONG = ("A statement long enough to be cut by the table: " + "every word matters here, " * 6 + "END.")
+
+
+@pytest.fixture
+def long_registry():
+    import dataclasses
+
+    base = _toy_claims.make_broken_claim()
+    return Registry([dataclasses.replace(base, id="toy.long", statement=LONG, latex=r"a \le b"),
+                     dataclasses.replace(base, id="toy.long2", statement=LONG + " TWO")])
+
+
+def test_list_table_cuts_and_says_how_to_see_more(long_registry, capsys):
+    assert main(["list"], registry=long_registry) == 0
+    out = capsys.readouterr().out
+    assert "END." not in out and "…" in out
+    assert "netmarl-verify list --full" in out
+
+
+def test_list_full_shows_whole_statements(long_registry, capsys):
+    assert main(["list", "--full"], registry=long_registry) == 0
+    out = capsys.readouterr().out
+    assert LONG in out and LONG + " TWO" in out and "…" not in out
+
+
+def test_list_one_claim_shows_everything(long_registry, capsys):
+    assert main(["list", "toy.long"], registry=long_registry) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "toy.long"
+    assert " ".join(out.split()).count(" ".join(LONG.split())) == 1  # whole, only wrapped
+    for field in ("paper:", "source:", "statement:", "latex:"):
+        assert field in out
+    assert r"a \le b" in out and "toy.txt" in out
+
+
+# -- bench usage errors through the real entry point (issue 8, item 7) ----------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (["--only", "foo"], "argument --only: unknown case 'foo' (choose from exact, simulator, step, sac)"),
+    (["--sizes", "abc"], "argument --sizes: expected comma-separated agent counts such as 8,10,12, got 'abc'"),
+])
+def test_bench_usage_errors_exit_2(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["bench", *args])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: netmarl-verify bench" in err and f"netmarl-verify bench: error: {message}" in err
+    assert "Traceback" not in err
