@@ -4,19 +4,16 @@
 figures and formulas typeset as SVG, ``rows.csv``, PNG figures), ``render_index`` the index of
 all papers, ``render_all`` both, replacing an earlier report in the folder whole (and refusing a
 folder holding anything else: :class:`ReportFolderError`); :mod:`netmarl_verify.reports.figures`
-has the decay and log-log error plots. Matplotlib is switched to the non-interactive Agg
-backend on import.
+has the decay and log-log error plots. Figures are built as :class:`matplotlib.figure.Figure`
+objects, not through pyplot, and rendered with the Agg canvas, so importing this package
+never switches the matplotlib backend of a user's interactive session.
 """
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from . import figures  # noqa: E402
-from ._document import Document  # noqa: E402
-from ._folder import MANIFEST, ReportFolderError, check_report_folder  # noqa: E402
-from ._math import MathRenderError, formula_svg, to_mathtext  # noqa: E402
-from ._render import (  # noqa: E402
+from . import figures
+from ._document import Document
+from ._folder import MANIFEST, ReportFolderError, check_report_folder
+from ._math import MathRenderError, formula_svg, to_mathtext
+from ._render import (
     claim_anchor,
     paper_summary,
     read_rows,
@@ -25,8 +22,8 @@ from ._render import (  # noqa: E402
     render_paper,
     run_metadata,
 )
-from ._tables import Link, format_value, html_table, markdown_table  # noqa: E402
-from .figures import decay_plot, loglog_error  # noqa: E402
+from ._tables import Link, format_value, html_table, markdown_table
+from .figures import decay_plot, loglog_error
 
 __all__ = [
     "ReportFolderError",

@@ -19,16 +19,12 @@ import io
 import warnings
 from collections.abc import Mapping
 
-import matplotlib
+import matplotlib.pyplot as plt  # only to close figures pyplot made; never to create ours
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402  (after selecting the backend)
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-from netmarl_verify.verify._fit import fit_loglog_slope  # noqa: E402
+from netmarl_verify.verify._fit import fit_loglog_slope
 
 __all__ = ["decay_plot", "loglog_error", "figure_png", "close", "new_figure", "open_figures", "close_new",
            "integer_ticks", "is_integral"]

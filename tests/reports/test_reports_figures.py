@@ -74,3 +74,17 @@ def test_draw_into_existing_axes():
     assert loglog_error([1, 10], [1.0, 0.1], fitted_slope=-1.0, ax=ax) is fig
     close(fig)
     assert plt.get_fignums() == []
+
+
+def test_importing_reports_leaves_the_users_backend_alone():
+    """No global matplotlib state is set at import (a user's interactive backend stays)."""
+    import subprocess
+    import sys
+
+    code = ("import matplotlib; matplotlib.use('svg'); import netmarl_verify.reports as r; "
+            "from netmarl_verify.reports.figures import new_figure, figure_png; "
+            "fig, ax = new_figure(); ax.plot([0, 1]); png = figure_png(fig); "
+            "print(matplotlib.get_backend(), png[:4] == b'\\x89PNG')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["svg", "True"]
