@@ -25,6 +25,7 @@ from netmarl_verify.verify import (
     HOLDS,
     NOT_APPLICABLE,
     VIOLATED,
+    overall_verdict,
     provenance,
     smallest_counterexample,
     summarize,
@@ -93,14 +94,6 @@ def _json_cell(text):
     if isinstance(value, dict):
         return ", ".join(f"{k}={format_value(v)}" for k, v in value.items()) or "—"
     return str(value)
-
-
-def _overall(counts):
-    if counts.get(VIOLATED, 0):
-        return VIOLATED
-    if counts.get(HOLDS, 0):
-        return HOLDS
-    return NOT_APPLICABLE
 
 
 def _figure_error(claim_id, exc):
@@ -181,7 +174,7 @@ def _undefined_bound_notes(rows):
 
 def _verdict_text(rows):
     counts = rows["verdict"].value_counts().to_dict()
-    overall = _overall(counts)
+    overall = overall_verdict(counts)
     ratio = pd.to_numeric(rows.loc[rows["verdict"] != NOT_APPLICABLE, "ratio"], errors="coerce").dropna()
     text = (f"{overall} — {counts.get(HOLDS, 0)} holds, {counts.get(VIOLATED, 0)} violated, "
             f"{counts.get(NOT_APPLICABLE, 0)} not applicable (of {len(rows)} rows)")
@@ -446,7 +439,7 @@ def paper_summary(paper_id, df, paths=None):
         VIOLATED: int(counts.get(VIOLATED, 0)),
         NOT_APPLICABLE: int(counts.get(NOT_APPLICABLE, 0)),
         "claims violated": 0 if by_claim is None else int((by_claim["verdict"] == VIOLATED).sum()),
-        "verdict": _overall(counts),
+        "verdict": overall_verdict(counts),
         "claim ids": [] if by_claim is None else [str(c) for c in by_claim["claim"]],
         "violated claim ids": [] if by_claim is None
         else [str(c) for c in by_claim.loc[by_claim["verdict"] == VIOLATED, "claim"]],

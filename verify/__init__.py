@@ -53,6 +53,7 @@ from ._run import (
     instance_rng,
     run,
     run_checks,
+    overall_verdict,
     run_claim,
     smallest_counterexample,
     summarize,
@@ -104,6 +105,7 @@ __all__ = [
     "command_line",
     "summarize",
     "smallest_counterexample",
+    "overall_verdict",
     # references
     "Paper",
     "PAPERS",

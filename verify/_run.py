@@ -49,6 +49,7 @@ __all__ = [
     "versions",
     "summarize",
     "smallest_counterexample",
+    "overall_verdict",
 ]
 
 #: Columns present in every result table, in this order (expanded columns follow).
@@ -354,7 +355,18 @@ def to_frame(results):
     return df[sorted(df.columns, key=_column_key)]
 
 
-def _overall(counts):
+def overall_verdict(counts):
+    """A claim's verdict from the verdict counts of its rows.
+
+    ``"violated"`` if any row is violated, else ``"holds"`` if any row holds, else
+    ``"not applicable"`` (no row was inside the claim's hypotheses).
+
+    Examples
+    --------
+    >>> from netmarl_verify.verify import overall_verdict
+    >>> overall_verdict({"holds": 5, "violated": 1}), overall_verdict({"not applicable": 2})
+    ('violated', 'not applicable')
+    """
     if counts.get(VIOLATED, 0):
         return VIOLATED
     if counts.get(HOLDS, 0):
@@ -415,7 +427,7 @@ def summarize(rows):
                 HOLDS: int(counts.get(HOLDS, 0)),
                 VIOLATED: int(counts.get(VIOLATED, 0)),
                 NOT_APPLICABLE: int(counts.get(NOT_APPLICABLE, 0)),
-                "verdict": _overall(counts),
+                "verdict": overall_verdict(counts),
                 "max_ratio": float(applicable.max()) if len(applicable) else float("nan"),
                 "counterexample": json.dumps(cx or {}, sort_keys=True),
             }
