@@ -121,7 +121,9 @@ def _cmd_list(args, registry):
     claims = registry.claims_for(args.target)
     if args.json:
         for c in claims:
-            print(json.dumps({"id": c.id, "paper": c.paper, "paper_file": c.paper_file, "source": c.source,
+            ref = c.reference
+            print(json.dumps({"id": c.id, "paper": c.paper, "reference": c.citation,
+                              "link": ref.link if ref is not None else None, "source": c.source,
                               "statement": c.statement, "latex": c.latex, "bound": c.bound_latex}))
         return 0
     if not claims:
@@ -148,7 +150,7 @@ def _claim_details(claim):
         return [f"  {name + ':':<11}{body[0]}"] + [" " * 13 + line for line in body[1:]]
 
     lines = [claim.id]
-    lines += field("paper", f"{claim.paper} ({claim.paper_file})" if claim.paper_file else claim.paper)
+    lines += field("paper", claim.citation)
     lines += field("source", claim.source)
     lines += field("statement", claim.statement)
     lines += field("latex", claim.latex)

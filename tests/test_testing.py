@@ -506,7 +506,8 @@ def test_a_bare_module_importing_verify_register_is_not_called_with_the_registry
 def test_claims_need_no_paper_file_and_cite_registered_papers():
     claim = Claim(id="mine.c", source="-", statement="-", measure=lambda i, r, q: {"measured": 0.0, "bound": 1.0},
                   instances=lambda quick, seed: [{"name": "a"}])
-    assert claim.paper_file == "" and claim.reference is None and claim.citation == "mine"
+    assert claim.paper_file == "" and claim.reference is None
+    assert claim.citation == "mine (no bibliographic reference registered)"
     assert set(run("mine", registry=Registry([claim]), progress=False)["verdict"]) == {"holds"}
     from netmarl_verify.verify import get_claim
     real = get_claim("qu2020.thm1")

@@ -127,19 +127,24 @@ class Instance:
         Whatever the claim's ``assumptions`` and ``measure`` need (a model, a policy, ...).
     size : float or None
         A size used to pick the *smallest* counterexample (e.g. the number of global states).
+    family : str
+        The instance family (e.g. ``"copy-chain"``, ``"coupled"``, ``"random"``), for claims and
+        figures to select instances by a structured field rather than by substrings of `name`.
+        Not written into the rows (a family a report needs goes into `params` as well).
     """
 
     name: str
     params: dict = field(default_factory=dict)
     payload: Any = None
     size: float | None = None
+    family: str = ""
 
     @classmethod
     def coerce(cls, obj):
         """An :class:`Instance` from an instance or a mapping.
 
-        A mapping needs ``"name"``; ``"params"``, ``"payload"`` and ``"size"`` are optional and
-        any other keys are gathered into a dict payload (when ``"payload"`` is absent).
+        A mapping needs ``"name"``; ``"params"``, ``"payload"``, ``"size"`` and ``"family"`` are
+        optional and any other keys are gathered into a dict payload (when ``"payload"`` is absent).
         """
         if isinstance(obj, cls):
             return obj
@@ -150,8 +155,9 @@ class Instance:
             name = d.pop("name")
             params = dict(d.pop("params", None) or {})
             size = d.pop("size", None)
+            family = str(d.pop("family", ""))
             payload = d.pop("payload") if "payload" in d else (d or None)
-            return cls(name=str(name), params=params, payload=payload, size=size)
+            return cls(name=str(name), params=params, payload=payload, size=size, family=family)
         raise TypeError(f"an instance must be an Instance or a mapping, got {type(obj).__name__}")
 
 
@@ -303,11 +309,14 @@ class Claim:
 
     @property
     def citation(self):
-        """One-line citation of the paper: the registered reference, else `paper_file`, else the paper id."""
+        """One-line citation of the paper: the registered reference, else the paper id.
+
+        (`paper_file` is never shown to users: it names a text the package does not ship.)
+        """
         ref = self.reference
         if ref is not None:
             return ref.citation()
-        return self.paper_file or self.paper
+        return f"{self.paper} (no bibliographic reference registered)"
 
 
 @dataclass

@@ -189,3 +189,14 @@ def test_bench_usage_errors_exit_2(args, message, capsys):
     err = capsys.readouterr().err
     assert "usage: netmarl-verify bench" in err and f"netmarl-verify bench: error: {message}" in err
     assert "Traceback" not in err
+
+
+def test_list_cites_papers_and_names_no_file_users_lack(capsys):
+    """`list` shows the citation of the paper, never the text file the package does not ship."""
+    assert main(["list", "qu2020.thm1"]) == 0
+    out = capsys.readouterr().out
+    assert "Scalable Multi-Agent Reinforcement" in out and ".txt" not in out
+    assert main(["list", "qu2020", "--json"]) == 0
+    items = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all("arXiv:2006.06626" in i["reference"] and i["link"] == "https://arxiv.org/abs/2006.06626" for i in items)
+    assert not any(".txt" in json.dumps(i) for i in items)
