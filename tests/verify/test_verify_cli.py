@@ -173,7 +173,7 @@ def test_list_one_claim_shows_everything(long_registry, capsys):
     assert " ".join(out.split()).count(" ".join(LONG.split())) == 1  # whole, only wrapped
     for field in ("paper:", "source:", "statement:", "latex:"):
         assert field in out
-    assert r"a \le b" in out and "toy.txt" in out
+    assert r"a \le b" in out and "toy (no bibliographic reference registered)" in out and "toy.txt" not in out
 
 
 # -- bench usage errors through the real entry point (issue 8, item 7) ----------------------------
