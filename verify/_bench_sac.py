@@ -1,7 +1,8 @@
 """Bench case ``sac``: Scalable Actor-Critic (qu2020 Alg. 1) training throughput and memory flatness.
 
 On the wireless grid of qu2020 App. E (default 5 x 5, κ = 0, ``B = 1024`` runs at once, the step
-sizes and ``rescale=False`` of :mod:`netmarl_verify.verify.claims.qu2020_wireless`):
+sizes :data:`ALPHA`, :data:`ETA` and ``rescale=False`` of the App. E experiment in
+:mod:`netmarl_verify.verify.claims`):
 
 1. **throughput** — one untimed warm-up, then ``n_iterations`` iterations timed;
    ``agent_steps_per_s = B * n * T / seconds`` as measured by
@@ -22,7 +23,17 @@ import resource
 import time
 import tracemalloc
 
-__all__ = ["run_sac_case", "GOAL_AGENT_STEPS_PER_S"]
+from netmarl_verify.solvers.sampled import PowerSchedule
+
+__all__ = ["run_sac_case", "GOAL_AGENT_STEPS_PER_S", "ALPHA", "ETA"]
+
+# The step sizes of the App. E experiment, defined here so that the benchmark does not import a
+# claim module. They equal ``ALPHA`` and ``ETA`` of the qu2020 wireless claim (asserted by
+# tests/sampled/test_kit.py::test_bench_step_sizes_equal_the_claims).
+#: Critic step size :math:`\alpha_t = (1+t)^{-0.55}`.
+ALPHA = PowerSchedule(1.0, 0.55)
+#: Actor step size :math:`\eta_t = 1000^{0.6}/(1000+t)^{0.6}`.
+ETA = PowerSchedule(1000.0**0.6, 0.6, 1000.0)
 
 GOAL_AGENT_STEPS_PER_S = 200_000
 #: RSS growth between the N and the 10 N run still called flat: allocator noise, a few pages.
@@ -77,7 +88,6 @@ def run_sac_case(threads, seed=0, *, H=5, W=5, batch=1024, n_iterations=300, mem
 
     from netmarl_verify import envs
     from netmarl_verify.solvers.sampled import scalable_actor_critic
-    from netmarl_verify.verify.claims.qu2020_wireless import ALPHA, ETA
 
     N = int(memory_iterations)
     T = int(n_iterations)

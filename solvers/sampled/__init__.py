@@ -1,20 +1,53 @@
+"""Sampled algorithms: the papers' learning rules, run on simulated environments.
 
-# qu2020 Alg. 1 (Scalable Actor-Critic). `__all__` is extended, not replaced, so that other
-# algorithms can be appended to this file in any order.
-from ._sac import (  # noqa: E402
-    PowerSchedule,
-    SACResult,
-    SACState,
-    assumption3,
-    frozen_policy_critic,
-    scalable_actor_critic,
-)
+Each algorithm takes an environment (``n``, ``state_sizes``, ``action_sizes``, ``kappa_hop`` or
+``neighbourhoods``, ``step(states, actions, rng)``), runs a batch of ``B`` independent runs at
+once, draws all randomness from one ``rng`` (see :func:`~netmarl_verify.envs.as_generator`) and
+returns a result with a ``trace`` (one row per checkpoint and run), the recorded ``seed``, the
+``settings``, ``elapsed`` and ``agent_steps_per_second`` (:class:`RunResult`). A ``callback``
+sees the parameters at every checkpoint and may add columns; a small ``exact_mdp`` adds exact
+``J``, ``grad_norm`` and ``critic_error`` columns from :mod:`netmarl_verify.solvers.exact`.
 
-__all__ = list(globals().get("__all__", [])) + [
+Algorithms
+----------
+scalable_actor_critic -- qu2020 Alg. 1 (Scalable Actor-Critic), dense or sparse critic tables
+frozen_policy_critic  -- its critic alone under a fixed policy (Theorem 3(b))
+SACResult, SACState   -- its result, and what its callback sees
+
+Step sizes
+----------
+PowerSchedule -- ``scale / (shift + t) ** power``
+assumption3   -- whether a (critic, actor) pair meets qu2020 Assumption 3 (two timescales)
+
+Example
+-------
+>>> import networkx as nx
+>>> from netmarl_verify.envs import coupled_networked_mdp
+>>> from netmarl_verify.solvers.sampled import PowerSchedule, scalable_actor_critic
+>>> mdp = coupled_networked_mdp(nx.path_graph(3), 0.5, rng=0)
+>>> res = scalable_actor_critic(mdp, 1, 100, batch=2, rng=0, alpha=PowerSchedule(1.0, 0.55),
+...                             checkpoints=[0, 100], exact_mdp=mdp, exact_metrics=("J",))
+>>> res.trace.iteration.unique().tolist(), res.seed, bool(res.trace.J.notna().all())
+([0, 100], 0, True)
+
+Writing a new algorithm
+-----------------------
+An algorithm is a loop built from the private kit (see each module's docstring):
+``_runs`` (seeding with the seed recorded, ``TraceRecorder``, exact metrics,
+timing, :class:`RunResult`), ``_schedules`` (step sizes), ``_tables`` (truncated tables, dense or
+hashed), ``_actor`` (the batched softmax actor) and ``_env`` (the environment protocol).
+"""
+
+from ._runs import RunResult
+from ._sac import SACResult, SACState, frozen_policy_critic, scalable_actor_critic
+from ._schedules import PowerSchedule, assumption3
+
+__all__ = [
     "scalable_actor_critic",
     "frozen_policy_critic",
     "SACResult",
     "SACState",
+    "RunResult",
     "PowerSchedule",
     "assumption3",
 ]
