@@ -1,18 +1,86 @@
-"""Problem instances: networked and tabular MDPs, policies, generators, simulators.
+r"""Problem instances: networked and tabular MDPs, policies, generators, the wireless network, simulation.
+
+Everything here is a model or draws from one; the solvers (:mod:`netmarl_verify.solvers`) read
+these objects and nothing here imports them.
+
+Models
+------
+:class:`NetworkedMDP`
+    Agents on a graph with local kernels :math:`P_i(s_i' | s_{N_i}, a_i)` or
+    :math:`P_i(s_i' | s_{N_i}, a_{N_i})` (:data:`TRANSITION_FORMS`) and local rewards
+    (:data:`REWARD_FORMS`); qu2020 eq. (1), ying2023 §2.
+:class:`TabularMDP`
+    A flat ``P[s, a, s']``, ``R[s, a]`` model (:meth:`NetworkedMDP.to_tabular`, or your own);
+    :func:`check_policy_table` validates a policy table for it.
+:class:`AgentGraph`
+    The mixin both :class:`NetworkedMDP` and :class:`WirelessNetwork` inherit: closed
+    neighbourhoods ``neighbourhoods[i]`` (sorted, including ``i``), ``kappa_hop(i, k)``,
+    ``distances``, ``check_agent(i)``, ``check_pairs(states, actions)``, and the global
+    enumeration ``state_index`` / ``state_tuples`` (``action_index`` / ``action_tuples``).
+    :func:`closed_neighbourhood` and :func:`check_graph` are the same rules for a bare graph.
 
 Global states and joint actions are enumerated with ``np.ravel_multi_index(local, sizes)``:
 agent 0 is the most significant digit.
 
+Policies
+--------
+:class:`LocalSoftmaxPolicy` (:math:`\zeta_i(a_i | s_i)` from logits, differentiable),
+:class:`LocalTabularPolicy` (any tables, deterministic allowed), :class:`TabularSoftmaxPolicy`
+(a softmax on a :class:`TabularMDP`), :func:`softmax`.
+
+Generators and named instances
+------------------------------
+:func:`random_networked_mdp` (uniform random kernels on any graph), :func:`qu2020_line` and
+:func:`qu2020_grid` (qu2020 App. B.4 presets, with a random policy), :func:`grid_graph`,
+:func:`coloring_mdp` / :func:`coloring_state` (App. A.2), :func:`coupled_networked_mdp`
+(tunable interaction strength), :func:`copy_chain_mdp` (Theorem 1 attained exactly).
+
+The wireless network (qu2020 §4, App. E)
+----------------------------------------
+:class:`WirelessNetwork`: users on an ``H x W`` grid sharing the access points at the cell
+corners, with a vectorized ``step``, an exact compilation (``to_networked_mdp``,
+``policy_chain``), the localized ALOHA baseline (``aloha_policy``) and its grid search
+:func:`tune_aloha` (result :class:`AlohaTuning`).
+
+Simulation
+----------
+:func:`simulate` rolls out a batch of copies of any environment with ``n``, ``state_sizes``,
+``action_sizes`` and ``step`` under a product policy, returning a :class:`Rollout`;
+:class:`LocalPolicySampler` is its vectorized action sampler. An environment with a
+``fast_loop(sampler, states)`` method (the wireless network) is run through it, with the same
+random numbers.
+
+Randomness, validation, memory
+------------------------------
 Every function that draws randomness takes ``rng`` as an int seed, a
-:class:`numpy.random.Generator` or None, through :func:`as_generator`.
+:class:`numpy.random.Generator`, a :class:`numpy.random.SeedSequence` or None, through
+:func:`as_generator`. Invalid model input raises a :class:`ModelValidationError`
+(:class:`ShapeError`, :class:`NonFiniteError`, :class:`NegativeProbabilityError`,
+:class:`RowSumError`; rows must sum to one within :data:`ROW_SUM_ATOL`) naming the agent and the
+index. Large allocations are checked first against :func:`memory_budget` (``NETMARL_MAX_BYTES``)
+by :func:`check_memory`, which raises :class:`MemoryBudgetError`; :func:`format_bytes` prints
+sizes.
+
+Examples
+--------
+>>> from netmarl_verify.envs import qu2020_line, simulate
+>>> mdp, policy = qu2020_line(4, rng=0)
+>>> mdp.neighbourhoods[1], mdp.kappa_hop(0, 2)
+((0, 1, 2), (0, 1, 2))
+>>> simulate(mdp, policy, steps=10, rng=0, batch=8).local_rewards.shape
+(8, 4)
 """
 
-from ._instances import LocalTabularPolicy, coloring_mdp, coloring_state, copy_chain_mdp, coupled_networked_mdp
+
+from ._aloha import AlohaTuning, tune_aloha
 from ._generators import grid_graph, qu2020_grid, qu2020_line, random_networked_mdp
+from ._graph import AgentGraph, check_graph, closed_neighbourhood
+from ._instances import LocalTabularPolicy, coloring_mdp, coloring_state, copy_chain_mdp, coupled_networked_mdp
 from ._memory import MemoryBudgetError, check_memory, format_bytes, memory_budget
 from ._networked import REWARD_FORMS, TRANSITION_FORMS, NetworkedMDP
 from ._policy import LocalSoftmaxPolicy, TabularSoftmaxPolicy, softmax
 from ._random import as_generator
+from ._simulate import LocalPolicySampler, Rollout, simulate
 from ._tabular import TabularMDP, check_policy_table
 from ._validation import (
     ROW_SUM_ATOL,
@@ -22,50 +90,50 @@ from ._validation import (
     RowSumError,
     ShapeError,
 )
-from ._wireless import (
-    AlohaTuning,
-    LocalPolicySampler,
-    Rollout,
-    WirelessNetwork,
-    simulate,
-    simulator_throughput,
-    tune_aloha,
-)
+from ._wireless import WirelessNetwork
 
 __all__ = [
+    # models
     "NetworkedMDP",
+    "TRANSITION_FORMS",
+    "REWARD_FORMS",
     "TabularMDP",
+    "check_policy_table",
+    "AgentGraph",
+    "closed_neighbourhood",
+    "check_graph",
+    # policies
     "LocalSoftmaxPolicy",
     "LocalTabularPolicy",
-    "coloring_mdp",
-    "coloring_state",
-    "coupled_networked_mdp",
-    "copy_chain_mdp",
     "TabularSoftmaxPolicy",
     "softmax",
-    "check_policy_table",
+    # generators and named instances
     "random_networked_mdp",
     "qu2020_line",
     "qu2020_grid",
     "grid_graph",
-    "TRANSITION_FORMS",
-    "REWARD_FORMS",
+    "coloring_mdp",
+    "coloring_state",
+    "coupled_networked_mdp",
+    "copy_chain_mdp",
+    # the wireless network
+    "WirelessNetwork",
+    "AlohaTuning",
+    "tune_aloha",
+    # simulation
+    "simulate",
+    "Rollout",
+    "LocalPolicySampler",
+    # randomness, validation, memory
+    "as_generator",
     "ROW_SUM_ATOL",
     "ModelValidationError",
     "ShapeError",
     "NonFiniteError",
     "NegativeProbabilityError",
     "RowSumError",
-    "as_generator",
     "MemoryBudgetError",
     "check_memory",
     "memory_budget",
     "format_bytes",
-    "WirelessNetwork",
-    "LocalPolicySampler",
-    "Rollout",
-    "simulate",
-    "AlohaTuning",
-    "tune_aloha",
-    "simulator_throughput",
 ]

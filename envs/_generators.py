@@ -9,7 +9,8 @@ entries, normalised), rewards uniform in [0, 1] ("maximum reward set to be 1"),
 import networkx as nx
 import numpy as np
 
-from ._networked import NetworkedMDP, check_graph
+from ._graph import check_graph, closed_neighbourhood
+from ._networked import NetworkedMDP
 from ._policy import LocalSoftmaxPolicy
 from ._random import as_generator
 
@@ -61,7 +62,7 @@ def random_networked_mdp(graph, state_size=2, action_size=3, rng=None, *, transi
     A = _sizes(action_size, n, "action_size")
     P, R = [], []
     for i in range(n):
-        Ni = sorted({i} | set(graph.neighbors(i)))
+        Ni = closed_neighbourhood(graph, i)
         s_axes = tuple(S[j] for j in Ni)
         if transition_form == "local":
             P.append(_random_rows(rng, s_axes + (A[i], S[i])))

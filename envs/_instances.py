@@ -4,7 +4,8 @@ tunable interaction strength (so that Theorem 1's condition holds or fails on pu
 
 import numpy as np
 
-from ._networked import NetworkedMDP, check_graph
+from ._graph import check_graph, closed_neighbourhood
+from ._networked import NetworkedMDP
 from ._random import as_generator
 from ._validation import ShapeError, as_float_array, check_distribution_rows
 
@@ -64,7 +65,7 @@ def coloring_mdp(graph, k):
     n = check_graph(graph)
     P, R = [], []
     for i in range(n):
-        Ni = sorted({i} | set(graph.neighbors(i)))
+        Ni = closed_neighbourhood(graph, i)
         m = len(Ni)
         T = np.zeros((2 * k,) * m + (k, 2 * k))
         for idx in np.ndindex(*((2 * k,) * m)):
@@ -101,7 +102,7 @@ def coupled_networked_mdp(graph, strength, state_size=2, action_size=2, rng=None
     S, A = int(state_size), int(action_size)
     P, R = [], []
     for i in range(n):
-        Ni = sorted({i} | set(graph.neighbors(i)))
+        Ni = closed_neighbourhood(graph, i)
         base = rng.uniform(size=S)
         base /= base.sum()
         K = rng.uniform(size=(S,) * len(Ni) + (A, S))
@@ -144,7 +145,7 @@ def copy_chain_mdp(n, rho, rbar=1.0, signed=False, action_size=1):
     graph = nx.path_graph(n)
     P, R = [], []
     for i in range(n):
-        Ni = sorted({i} | set(graph.neighbors(i)))
+        Ni = closed_neighbourhood(graph, i)
         source = i + 1 if i < n - 1 else i
         T = np.empty((2,) * len(Ni) + (A, 2))
         for idx in np.ndindex(*((2,) * len(Ni))):

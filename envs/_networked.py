@@ -37,6 +37,7 @@ import math
 import networkx as nx
 import numpy as np
 
+from ._graph import AgentGraph, check_graph
 from ._memory import check_memory, format_bytes
 from ._random import as_generator
 from ._validation import (
@@ -44,10 +45,8 @@ from ._validation import (
     as_float_array,
     check_distribution_rows,
     check_finite,
-    check_local_indices,
     check_shape,
     consistent_size,
-    fmt_number,
 )
 
 __all__ = ["NetworkedMDP", "TRANSITION_FORMS", "REWARD_FORMS", "check_graph"]
@@ -56,30 +55,7 @@ TRANSITION_FORMS = ("local", "neighbourhood")
 REWARD_FORMS = ("local", "neighbourhood")
 
 
-def check_graph(graph):
-    """Validate an interaction graph: an undirected networkx graph on the nodes ``0..n-1``.
-
-    Used by :class:`NetworkedMDP` and by every instance generator before it reads the graph, so
-    that they all give the same message. Returns ``n``.
-    """
-    if not isinstance(graph, nx.Graph):
-        raise TypeError(f"graph must be a networkx.Graph, got {type(graph).__name__}")
-    if graph.is_directed():
-        raise ValueError("graph must be undirected (qu2020 §2.1 uses an undirected graph G = (N, E))")
-    n = graph.number_of_nodes()
-    if n == 0:
-        raise ValueError("graph has no nodes; a networked MDP needs at least one agent")
-    nodes = list(graph.nodes)
-    if (not all(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in nodes)
-            or set(nodes) != set(range(n))):
-        raise ValueError(
-            f"graph nodes must be exactly the integers 0..{n - 1}; got {sorted(graph.nodes, key=str)[:10]}"
-            " (use networkx.convert_node_labels_to_integers)"
-        )
-    return n
-
-
-class NetworkedMDP:
+class NetworkedMDP(AgentGraph):
     r"""A networked MDP with factored local kernels (qu2020 eq. (1)).
 
     Parameters
@@ -111,6 +87,10 @@ class NetworkedMDP:
         ``N_i`` sorted ascending, including ``i``.
     n_states, n_actions : int
         :math:`|S| = \prod_i S_i` and :math:`|A| = \prod_i A_i` (Python ints, may be huge).
+
+    The graph structure (:meth:`kappa_hop`, :attr:`distances`, :meth:`check_agent`,
+    :meth:`check_pairs`, :meth:`state_index`, :meth:`state_tuples`, ...) comes from
+    :class:`~envs.AgentGraph`, shared with :class:`~envs.WirelessNetwork`.
 
     Raises
     ------
@@ -146,14 +126,11 @@ class NetworkedMDP:
         if len(rewards) != n:
             raise ShapeError(f"rewards must have one array per agent ({n}), got {len(rewards)}")
 
-        self.n = n
-        self.graph = nx.Graph(graph)
-        self.graph.remove_edges_from(list(nx.selfloop_edges(self.graph)))
+        own = nx.Graph(graph)
+        own.remove_edges_from(list(nx.selfloop_edges(own)))
+        self._set_graph(own)  # n, graph, neighbourhoods (envs._graph.AgentGraph)
         self.transition_form = transition_form
         self.reward_form = reward_form
-        self.neighbourhoods = tuple(
-            tuple(sorted({i} | {int(j) for j in self.graph.neighbors(i)})) for i in range(n)
-        )
 
         P = [as_float_array(t, f"transitions[{i}]") for i, t in enumerate(transitions)]
         R = [as_float_array(r, f"rewards[{i}]") for i, r in enumerate(rewards)]
@@ -234,7 +211,6 @@ class NetworkedMDP:
         self.rewards = tuple(R)
         self.n_states = math.prod(self.state_sizes)
         self.n_actions = math.prod(self.action_sizes)
-        self._dist = None
         self._stacked_cache = {}
 
     # ------------------------------------------------------------------ structure
@@ -244,35 +220,6 @@ class NetworkedMDP:
             f"A={self.action_sizes}, transition_form={self.transition_form!r}, "
             f"reward_form={self.reward_form!r})"
         )
-
-    @property
-    def distances(self):
-        """``n x n`` integer array of graph distances (``-1`` for disconnected pairs)."""
-        if self._dist is None:
-            D = np.full((self.n, self.n), -1, dtype=np.int64)
-            for i, lengths in nx.all_pairs_shortest_path_length(self.graph):
-                for j, d in lengths.items():
-                    D[i, j] = d
-            self._dist = D
-        return self._dist
-
-    def kappa_hop(self, agent, kappa):
-        r"""The κ-hop neighbourhood :math:`N_i^\kappa` (graph distance <= κ, including ``i``), sorted.
-
-        ``kappa = 0`` gives ``(i,)`` and ``kappa = 1`` gives :attr:`neighbourhoods` ``[i]``
-        (qu2020 §2.1).
-        """
-        agent = self._check_agent(agent)
-        kappa = int(kappa)
-        if kappa < 0:
-            raise ValueError(f"kappa must be >= 0, got {kappa}")
-        d = self.distances[agent]
-        return tuple(int(j) for j in np.flatnonzero((d >= 0) & (d <= kappa)))
-
-    def _check_agent(self, agent):
-        if not isinstance(agent, (int, np.integer)) or not 0 <= agent < self.n:
-            raise ValueError(f"agent must be an integer in 0..{self.n - 1}, got {fmt_number(agent)}")
-        return int(agent)
 
     # ------------------------------------------------------------------ rewards
     @property
@@ -298,42 +245,6 @@ class NetworkedMDP:
     def _local_rewards(self, saT):
         rewards = self._stacked("rewards")
         return np.ascontiguousarray(rewards.table[rewards.rows(saT)].T)
-
-    # ------------------------------------------------------------------ indices
-    def check_pairs(self, states, actions=None):
-        """Validate integer arrays of local indices, shape (m, n); return them as int64."""
-        states = self._check_local(states, self.state_sizes, "states")
-        if actions is None:
-            return states
-        actions = self._check_local(actions, self.action_sizes, "actions")
-        if actions.shape != states.shape:
-            raise ShapeError(f"states and actions must have the same shape, got {states.shape} and {actions.shape}")
-        return states, actions
-
-    def _check_local(self, x, sizes, what):
-        return check_local_indices(x, sizes, what)
-
-    def state_index(self, states):
-        """Global state indices of local state tuples (agent 0 most significant)."""
-        states = self.check_pairs(states)
-        return np.ravel_multi_index(tuple(states.T), self.state_sizes)
-
-    def action_index(self, actions):
-        """Global joint-action indices of local action tuples (agent 0 most significant)."""
-        actions = self._check_local(actions, self.action_sizes, "actions")
-        return np.ravel_multi_index(tuple(actions.T), self.action_sizes)
-
-    def state_tuples(self, index=None):
-        """Local state tuples, shape (m, n), of global indices (all states if ``index`` is None)."""
-        if index is None:
-            index = np.arange(self.n_states)
-        return np.stack(np.unravel_index(np.asarray(index, dtype=np.int64), self.state_sizes), axis=-1)
-
-    def action_tuples(self, index=None):
-        """Local action tuples, shape (m, n), of joint-action indices (all if ``index`` is None)."""
-        if index is None:
-            index = np.arange(self.n_actions)
-        return np.stack(np.unravel_index(np.asarray(index, dtype=np.int64), self.action_sizes), axis=-1)
 
     # ------------------------------------------------------------------ simulation
     def step(self, states, actions, rng):
@@ -422,7 +333,7 @@ class NetworkedMDP:
 
     def local_reward_table(self, agent):
         """Agent ``agent``'s reward on the joint tabular space, ``R_i[s, a]`` (small instances only)."""
-        agent = self._check_agent(agent)
+        agent = self.check_agent(agent)
         nS, nA = self.n_states, self.n_actions
         check_memory(8.0 * nS * nA * 3, f"a {nS} x {nA} reward table")
         S = self.state_tuples()

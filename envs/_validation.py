@@ -186,3 +186,22 @@ def check_distribution_rows(arr, what, atol=ROW_SUM_ATOL):
             f"{what} row {idx} sums to {float(sums[idx])!r}, not 1 (tolerance {atol:g}); "
             f"the last axis must be a probability distribution"
         )
+
+
+def check_probabilities(x, size, what):
+    """A vector of ``size`` probabilities in [0, 1] (a scalar is broadcast), read-only float64.
+
+    ``what`` is the argument's name; messages put it in backticks (``"`p` must have shape (2,)"``,
+    ``"`q[3]` = 1.5 is not a probability in [0, 1]"``).
+    """
+    x = as_float_array(x, f"`{what}`")
+    if x.ndim == 0:
+        x = np.full(size, float(x))
+    if x.shape != (size,):
+        raise ShapeError(f"`{what}` must have shape ({size},), got {x.shape}")
+    bad = ~np.isfinite(x) | (x < 0) | (x > 1)
+    if bad.any():
+        k = int(np.flatnonzero(bad)[0])
+        raise ValueError(f"`{what}[{k}]` = {float(x[k])!r} is not a probability in [0, 1]")
+    x.setflags(write=False)
+    return x

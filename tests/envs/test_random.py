@@ -20,11 +20,11 @@ from netmarl_verify.envs import (
     qu2020_line,
     random_networked_mdp,
     simulate,
-    simulator_throughput,
     tune_aloha,
 )
 from netmarl_verify.solvers.exact import decay_profile, finite_difference_gradient, objective
 from netmarl_verify.solvers.sampled import frozen_policy_critic, scalable_actor_critic
+from netmarl_verify.verify._bench import simulator_throughput  # moved from envs (issue 15)
 
 
 # ---------------------------------------------------------------------------- the helper

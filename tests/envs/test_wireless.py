@@ -20,9 +20,9 @@ from netmarl_verify.envs import (
     ShapeError,
     WirelessNetwork,
     simulate,
-    simulator_throughput,
     tune_aloha,
 )
+from netmarl_verify.verify._bench import simulator_throughput  # moved from envs (issue 15)
 
 
 def _five_sigma(p, B):
@@ -192,11 +192,12 @@ def test_three_or_more_senders_on_one_ap_all_fail():
 def test_step_validates_inputs():
     net = _strip()
     rng = np.random.default_rng(0)
-    with pytest.raises(ValueError, match=r"`states`\[0, 1\] = 4 is out of range 0..3"):
+    # one validator for every env (envs._validation.check_local_indices, issue 15): it names the agent
+    with pytest.raises(ValueError, match=r"`states`\[0, 1\] = 4 is out of range for agent 1 \(valid 0..3\)"):
         net.step([[0, 4]], [[0, 0]], rng)
-    with pytest.raises(ValueError, match=r"`actions`\[0, 0\] = 5 is out of range 0..4"):
+    with pytest.raises(ValueError, match=r"`actions`\[0, 0\] = 5 is out of range for agent 0 \(valid 0..4\)"):
         net.step([[0, 0]], [[5, 0]], rng)
-    with pytest.raises(ShapeError, match=r"shape \(B, n=2\)"):
+    with pytest.raises(ShapeError, match=r"`states` must have shape \(m, n=2\)"):
         net.step([[0, 0, 0]], [[0, 0, 0]], rng)
 
 
