@@ -29,7 +29,7 @@ __all__ = ["run_sac_case", "GOAL_AGENT_STEPS_PER_S", "ALPHA", "ETA"]
 
 # The step sizes of the App. E experiment, defined here so that the benchmark does not import a
 # claim module. They equal ``ALPHA`` and ``ETA`` of the qu2020 wireless claim (asserted by
-# tests/sampled/test_kit.py::test_bench_step_sizes_equal_the_claims).
+# tests/solvers/sampled/test_kit.py::test_bench_step_sizes_equal_the_claims).
 #: Critic step size :math:`\alpha_t = (1+t)^{-0.55}`.
 ALPHA = PowerSchedule(1.0, 0.55)
 #: Actor step size :math:`\eta_t = 1000^{0.6}/(1000+t)^{0.6}`.

@@ -11,7 +11,7 @@ reductions along short rows, which is what makes a batch of 1024 runs fast. Padd
 logits that are never read.
 
 Sampling convention (bit-identical to the SAC of the first release, and to
-``tests/sampled/test_sac.py``'s reference): one uniform :math:`u_{b,i}` per run and agent,
+``tests/solvers/sampled/test_sac.py``'s reference): one uniform :math:`u_{b,i}` per run and agent,
 ``a = #{k : u > cdf_k}`` with the cumulative sum taken in action order, clamped to ``A_i - 1``
 (so rounding of the last cdf entry below ``u`` cannot produce a padded action). The uniforms are
 one ``rng.random((B, n))`` call per draw.
