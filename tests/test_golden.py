@@ -18,6 +18,8 @@ import math
 
 import numpy as np
 import pytest
+import scipy.linalg  # noqa: F401  (load scipy's BLAS: the fingerprint must see every library)
+import scipy.sparse.linalg  # noqa: F401
 
 from golden import _golden
 
@@ -34,6 +36,14 @@ def _same_environment():
 
 EXACT = _same_environment()
 RTOL = 0.0 if EXACT else 1e-12
+
+
+def test_the_comparison_is_bit_for_bit_here():
+    """On the recording environment the comparison must be exact, never silently the fallback."""
+    if not EXACT:
+        pytest.skip(f"BLAS/numpy/scipy differ from the recording ({_golden.blas_fingerprint()} vs "
+                    f"{RECORDED['blas']}): comparing with rtol 1e-12")
+    assert RTOL == 0.0
 
 
 def _equal(a, b, path=""):

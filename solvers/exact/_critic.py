@@ -65,7 +65,6 @@ Konda & Tsitsiklis (2003); Tsitsiklis & Van Roy (1999) §4.3.
 """
 
 import math
-import string
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,9 +73,11 @@ import scipy.linalg as sla
 from netmarl_verify.envs import NetworkedMDP
 from netmarl_verify.envs._memory import check_memory
 
-from ._errors import SolverAccuracyError
+from ._backends import CRITIC_RESIDUAL_TOL, certify_residual
+from ._contract import PathCache, labels
+from ._errors import SolverAccuracyError, UnidentifiedFixedPointError
 from ._evaluation import evaluate_policy
-from ._model import _chunks, _NetworkedModel
+from ._model import NetworkedOperator, _chunks, check_agent
 
 __all__ = [
     "critic_fixed_point",
@@ -88,16 +89,10 @@ __all__ = [
     "CriticApproximation",
 ]
 
-#: Max-norm residual of (⋆), relative to max(1, max |right side|), accepted for the direct solve.
-RESIDUAL_TOL = 1e-9
-
-
-class UnidentifiedFixedPointError(ValueError):
-    """Some neighbourhood pair has stationary probability zero (Assumption 4(a) fails).
-
-    Its row of the averaged critic equation is identically zero, so the fixed point is not unique
-    (the critic never visits that pair in stationarity); the solver refuses rather than pick one.
-    """
+#: Max-norm residual of (⋆), relative to max(1, max |right side|), accepted for the direct solve
+#: (:data:`._backends.CRITIC_RESIDUAL_TOL`; see :mod:`._backends` for why it differs from the
+#: chain systems' 1e-8).
+RESIDUAL_TOL = CRITIC_RESIDUAL_TOL
 
 
 @dataclass
@@ -152,7 +147,7 @@ def _check_networked(mdp, policy, evaluation):
         evaluation = evaluate_policy(mdp, policy, None, periodic="cesaro")
     elif evaluation.gamma is not None:
         raise ValueError(f"evaluation must be average-reward (gamma=None), got gamma={evaluation.gamma}")
-    if not isinstance(evaluation.model, _NetworkedModel) or evaluation.model.mdp is not mdp:
+    if not isinstance(evaluation.model, NetworkedOperator) or evaluation.model.mdp is not mdp:
         raise ValueError("evaluation was computed for a different model")
     return evaluation
 
@@ -177,6 +172,7 @@ def _dummy_index(dummy, shape):
 
 def _averaged_equation(mdp, ev, agent, kappa, max_bytes):
     r"""Build :math:`M`, :math:`\pi_N`, :math:`\sum_{z: z_N=x}\pi(z) r_i(z)` for agent ``agent``."""
+    ev.require_model_rewards("the critic's averaged equation")
     model = ev.model
     zeta = model.zeta
     N = list(mdp.kappa_hop(agent, kappa))
@@ -195,8 +191,9 @@ def _averaged_equation(mdp, ev, agent, kappa, max_bytes):
         max_bytes=max_bytes,
         hint="use a smaller kappa",
     )
-    if 2 * len(E) + len(N) + 1 > len(string.ascii_letters):
-        raise ValueError(f"the (kappa+1)-hop neighbourhood of agent {agent} has {len(E)} agents; at most 17 supported")
+    # einsum labels: batch; one action label per agent of E; one next-state label per agent of N
+    bl, act_E, nxt_N = labels(len(E), len(N), agents=len(E),
+                              what=f"the averaged critic equation of agent {agent} at kappa={kappa}")
 
     # stationary marginal of s_E, axes ordered (N..., out...)
     d_full = ev.stationary.reshape(S)
@@ -211,11 +208,8 @@ def _averaged_equation(mdp, ev, agent, kappa, max_bytes):
     for q, k in enumerate(N):
         zeta_N = (zeta_N[:, :, None] * zeta[k][s_N_all[:, q]][:, None, :]).reshape(nS_N, -1)
 
-    # einsum spec: batch 'b'; action letters for E; next-state letters for N
-    L = string.ascii_letters
-    bl = L[0]
-    act = {j: L[1 + q] for q, j in enumerate(E)}
-    nxt = {k: L[1 + len(E) + q] for q, k in enumerate(N)}
+    act = dict(zip(E, act_E))
+    nxt = dict(zip(N, nxt_N))
     subs_P = []
     for k in N:
         Nk = mdp.neighbourhoods[k]
@@ -239,7 +233,7 @@ def _averaged_equation(mdp, ev, agent, kappa, max_bytes):
     M_s = np.zeros((nS_N, nA_N, nS_N))  # sum over s with s_N = x_s of weight * K
     rew = np.zeros((nS_N, nA_N))
     pi = np.zeros((nS_N, nA_N))
-    path = None
+    paths = PathCache()  # one path for all chunks: the first chunk's (key=spec_K)
     out_all = np.stack(np.unravel_index(np.arange(n_out_states), tuple(S[j] for j in out)), axis=1) \
         if out else np.zeros((1, 0), int)
     per_xs = 8.0 * n_out_states * (nA_N * nS_N * 3 + 8)
@@ -252,14 +246,9 @@ def _averaged_equation(mdp, ev, agent, kappa, max_bytes):
         for q, j in enumerate(out):
             states[:, j] = np.tile(out_all[:, q], xs.size)
         ops = [zeta[j][states[:, j]] for j in used_out]
-        ops += [model._gather(k, states) for k in N]
-        if path is None:
-            path = np.einsum_path(spec_K, *ops, optimize="greedy")[0]
-        K = np.einsum(spec_K, *ops, optimize=path).reshape(m, nA_N, nS_N)
-        if mdp.reward_form == "local":
-            R = mdp.rewards[agent][states[:, agent]]
-        else:
-            R = mdp.rewards[agent][tuple(states[:, j] for j in Ni)]
+        ops += [model.gather(k, states) for k in N]
+        K = paths.einsum(spec_K, *ops, key=spec_K).reshape(m, nA_N, nS_N)
+        R = model.gather_reward(agent, states)
         Rv = np.einsum(spec_R, R, *[zeta[j][states[:, j]] for j in used_out_R])
         Rv = np.broadcast_to(Rv.reshape((m,) + r_shape), (m,) + A_N).reshape(m, nA_N)
         w = d_E[xs].reshape(m)[:, None] * np.repeat(zeta_N[xs], n_out_states, axis=0)  # (m, |A_N|)
@@ -330,7 +319,7 @@ def critic_fixed_point(mdp, policy, agent, kappa, dummy=None, *, evaluation=None
     ((2, 2), 0.0, True)
     """
     ev = _check_networked(mdp, policy, evaluation)
-    agent = mdp._check_agent(agent)
+    agent = check_agent(mdp, agent)
     N, shape, M, pi, rew = _averaged_equation(mdp, ev, agent, kappa, max_bytes)
     k0 = _dummy_index(dummy, shape)
     nZ = pi.size
@@ -358,11 +347,8 @@ def critic_fixed_point(mdp, policy, agent, kappa, dummy=None, *, evaluation=None
     eq = CriticEquation(q.reshape(shape), N, k0, M, pi, mean_reward, J, np.nan)
     res = eq.equation_residual()
     eq.residual = float(np.abs(res).max()) / max(1.0, float(np.abs(rhs).max(initial=0.0)))
-    if not np.isfinite(eq.residual) or eq.residual > RESIDUAL_TOL:
-        raise SolverAccuracyError(
-            f"agent {agent}, kappa={kappa}: residual {eq.residual:.3e} of the averaged critic equation exceeds "
-            f"{RESIDUAL_TOL:g} (is the state-action chain nearly decomposable?)"
-        )
+    certify_residual(f"agent {agent}, kappa={kappa}: averaged critic equation", eq.residual, tol=RESIDUAL_TOL,
+                     hint="is the state-action chain nearly decomposable?")
     if full_output:
         return eq.table, eq
     return eq.table
@@ -398,15 +384,6 @@ class ErgodicityConstants:
         return bool(self.sigma > 0 and self.mu_D < 1)
 
 
-def _joint_policy(model):
-    mdp = model.mdp
-    states = mdp.state_tuples()
-    table = np.ones((mdp.n_states, 1))
-    for i in range(mdp.n):
-        table = (table[:, :, None] * model.zeta[i][states[:, i]][:, None, :]).reshape(mdp.n_states, -1)
-    return table
-
-
 def ergodicity_constants(mdp, policy, *, evaluation=None, max_bytes=None):
     r""":math:`\sigma` and :math:`\mu_D` of qu2020 Assumption 4 on the state-action chain.
 
@@ -437,7 +414,7 @@ def ergodicity_constants(mdp, policy, *, evaluation=None, max_bytes=None):
     model = ev.model
     nS, nA = mdp.n_states, mdp.n_actions
     nZ = nS * nA
-    pi_sa = _joint_policy(model)  # (nS, nA)
+    pi_sa = model.joint_policy(max_bytes=max_bytes)  # (nS, nA)
     pi_z = (ev.stationary[:, None] * pi_sa).reshape(nZ)
     s_all = np.repeat(np.arange(nS), nA)
     a_all = np.tile(np.arange(nA), nS)
@@ -506,12 +483,12 @@ def critic_approximation_error(mdp, policy, agent, kappa, dummy=None, *, evaluat
     from ._decay import q_table
 
     ev = _check_networked(mdp, policy, evaluation)
-    agent = mdp._check_agent(agent)
+    agent = check_agent(mdp, agent)
     Qhat = critic_fixed_point(mdp, policy, agent, kappa, dummy, evaluation=ev, max_bytes=max_bytes)
     Q = q_table(mdp, policy, agent, evaluation=ev, max_bytes=max_bytes)  # axes S..., A...
     n = mdp.n
     N = list(mdp.kappa_hop(agent, kappa))
-    pi = (ev.stationary[:, None] * _joint_policy(ev.model)).reshape(mdp.state_sizes + mdp.action_sizes)
+    pi = (ev.stationary[:, None] * ev.model.joint_policy(max_bytes=max_bytes)).reshape(mdp.state_sizes + mdp.action_sizes)
     # broadcast Qhat over the full axes
     shape = [1] * (2 * n)
     for q, k in enumerate(N):

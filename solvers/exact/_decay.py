@@ -23,15 +23,15 @@ Theorem 1's interaction matrix :math:`C` and Lemma 3's time-t marginals are here
 """
 
 import math
-import string
 
 import numpy as np
 
 from netmarl_verify.envs import as_generator
 from netmarl_verify.envs._memory import check_memory
 
+from ._contract import labels
 from ._evaluation import _check_gamma, evaluate_policy
-from ._model import _chunks, _NetworkedModel
+from ._model import NetworkedOperator, _chunks, check_agent
 
 __all__ = [
     "interaction_matrix",
@@ -111,13 +111,6 @@ def row_sums(C):
 
 
 # ---------------------------------------------------------------------------- action-resolved Q
-def _letters(n):
-    if 3 * n + 2 > len(string.ascii_letters):
-        raise ValueError(f"action-resolved contractions support at most 16 agents, got {n}")
-    L = string.ascii_letters
-    return L[0], L[1 : n + 1], L[n + 1 : 2 * n + 1], L[2 * n + 1 : 3 * n + 1]
-
-
 def _resolved(model, states, inside, out_weights, values, reward_agent, offset, scale):
     r"""Q of ``reward_agent`` with inside actions free and outside actions averaged.
 
@@ -127,7 +120,7 @@ def _resolved(model, states, inside, out_weights, values, reward_agent, offset, 
     """
     mdp = model.mdp
     n = mdp.n
-    b, act, nxt, _ = _letters(n)
+    b, act, nxt = labels(n, n, agents=n, what="the action-resolved Q contraction")
     inside = list(inside)
     ins = set(inside)
     ops, subs = [], []
@@ -137,8 +130,7 @@ def _resolved(model, states, inside, out_weights, values, reward_agent, offset, 
             subs.append(b + act[k])
     for k in range(n):
         Nk = mdp.neighbourhoods[k]
-        G = mdp.transitions[k][tuple(states[:, j] for j in Nk)]
-        ops.append(G)
+        ops.append(model.gather(k, states))
         if mdp.transition_form == "local":
             subs.append(b + act[k] + nxt[k])
         else:
@@ -147,18 +139,14 @@ def _resolved(model, states, inside, out_weights, values, reward_agent, offset, 
     subs.append(nxt)
     out = b + "".join(act[k] for k in inside)
     spec = ",".join(subs) + "->" + out
-    key = ("resolved", spec, states.shape[0])
-    if key not in model._paths:
-        model._paths[key] = np.einsum_path(spec, *ops, optimize="greedy")[0]
-    T = np.einsum(spec, *ops, optimize=model._paths[key])
+    T = model.paths.einsum(spec, *ops)
     # reward of agent `reward_agent`, averaged over outside actions
     i = reward_agent
     Ni = mdp.neighbourhoods[i]
+    R = model.gather_reward(i, states)  # (B, A_i) or (B, A_{N_i}...)
     if mdp.reward_form == "local":
-        R = mdp.rewards[i][states[:, i]]  # (B, A_i)
         Rsub = b + act[i]
     else:
-        R = mdp.rewards[i][tuple(states[:, j] for j in Ni)]
         Rsub = b + "".join(act[j] for j in Ni)
     rops = [R] + [out_weights[j] for j in Ni if j not in ins and act[j] in Rsub]
     rsubs = [Rsub] + [b + act[j] for j in Ni if j not in ins and act[j] in Rsub]
@@ -175,10 +163,9 @@ def _prepare(mdp, policy, gamma, backend, evaluation):
         evaluation = evaluate_policy(mdp, policy, gamma, backend=backend, periodic="raise")
     elif evaluation.gamma != gamma:
         raise ValueError(f"evaluation was computed with gamma={evaluation.gamma}, not {gamma}")
-    if not isinstance(evaluation.model, _NetworkedModel):
+    if not isinstance(evaluation.model, NetworkedOperator):
         raise TypeError("truncation needs a NetworkedMDP")
-    if gamma is None and evaluation.period and evaluation.period > 1:
-        evaluation.q_local(np.zeros((0, mdp.n), dtype=int), np.zeros((0, mdp.n), dtype=int))  # raises
+    evaluation.require_aperiodic().require_model_rewards("truncation and the Q table")
     return gamma, evaluation
 
 
@@ -201,7 +188,7 @@ def q_table(mdp, policy, agent, gamma=None, *, backend="auto", evaluation=None, 
         When :math:`|S||A|` does not fit (estimated first).
     """
     gamma, ev = _prepare(mdp, policy, gamma, backend, evaluation)
-    agent = mdp._check_agent(agent)
+    agent = check_agent(mdp, agent)
     nS, nA = mdp.n_states, mdp.n_actions
     check_memory(8.0 * nS * nA * 2, f"the Q_{agent} table over {nS} states x {nA} joint actions",
                  max_bytes=max_bytes, hint="use decay_profile(method='sampled') or method='search'")
@@ -270,7 +257,7 @@ def truncated_q(mdp, policy, agent, kappa, weights="uniform", gamma=None, *, bac
     qu2020 eq. (5)-(6), Lemma 2(a); ying2023 eq. (14) for the fixed outside configuration.
     """
     gamma, ev = _prepare(mdp, policy, gamma, backend, evaluation)
-    agent = mdp._check_agent(agent)
+    agent = check_agent(mdp, agent)
     weights = _check_weights(mdp, weights)
     inside = list(mdp.kappa_hop(agent, kappa))
     outside = [k for k in range(mdp.n) if k not in inside]
@@ -336,7 +323,7 @@ def truncated_gradient(mdp, policy, agent, kappa, weights="uniform", *, backend=
     ndarray, shape (S[agent], A[agent])
     """
     gamma, ev = _prepare(mdp, policy, None, backend, evaluation)
-    agent = mdp._check_agent(agent)
+    agent = check_agent(mdp, agent)
     d_full = ev.stationary.reshape(mdp.state_sizes)
     zeta = ev.model.zeta
     grad = np.zeros((mdp.state_sizes[agent], mdp.action_sizes[agent]))
@@ -348,8 +335,7 @@ def truncated_gradient(mdp, policy, agent, kappa, weights="uniform", *, backend=
         m = len(Nj)
         pos = Nj.index(agent)
         # contract the actions of Nj other than `agent` with their policies
-        L = string.ascii_letters
-        s_l, a_l = L[:m], L[m : 2 * m]
+        s_l, a_l = labels(m, m, batch=False, agents=m, what="the truncated gradient contraction")
         ops, subs = [Qt], [s_l + a_l]
         for q, k in enumerate(Nj):
             if k != agent:
@@ -422,7 +408,7 @@ def decay_profile(mdp, policy, agent, kappas, gamma=None, method="sup", *, n_sam
     """
     rng = as_generator(rng)
     gamma, ev = _prepare(mdp, policy, gamma, backend, evaluation)
-    agent = mdp._check_agent(agent)
+    agent = check_agent(mdp, agent)
     kappas = [int(k) for k in kappas]
     for k in kappas:
         if k < 0:
@@ -551,7 +537,7 @@ def agent_marginals(mdp, policy, agent, states, actions, horizon, *, backend="de
     from ._model import as_model
 
     model = as_model(mdp, policy)
-    agent = mdp._check_agent(agent)
+    agent = check_agent(mdp, agent)
     states, actions = mdp.check_pairs(states, actions)
     P = transition_matrix(mdp, policy, backend=backend)
     zeta = model.zeta[agent]

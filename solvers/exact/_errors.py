@@ -1,6 +1,12 @@
 """Exceptions raised by the exact solvers."""
 
-__all__ = ["MultipleRecurrentClassesError", "PeriodicChainError", "SolverAccuracyError"]
+__all__ = [
+    "MultipleRecurrentClassesError",
+    "PeriodicChainError",
+    "SolverAccuracyError",
+    "UnidentifiedFixedPointError",
+    "ContractionLimitError",
+]
 
 
 class MultipleRecurrentClassesError(ValueError):
@@ -21,3 +27,18 @@ class PeriodicChainError(ValueError):
 
 class SolverAccuracyError(ArithmeticError):
     """A linear solve's residual certificate exceeds its tolerance."""
+
+
+class UnidentifiedFixedPointError(ValueError):
+    """Some neighbourhood pair has stationary probability zero (Assumption 4(a) fails).
+
+    Its row of the averaged critic equation is identically zero, so the fixed point is not unique
+    (the critic never visits that pair in stationarity); the solver refuses rather than pick one.
+    """
+
+
+class ContractionLimitError(ValueError):
+    """A tensor contraction would involve more agents than :data:`._contract.MAX_AGENTS`.
+
+    :func:`numpy.einsum` has 52 axis labels; see :mod:`._contract` for the one limit.
+    """

@@ -16,15 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from netmarl_verify.envs._validation import as_float_array, check_finite
+
+from ._backends import choose_backend
 from ._errors import PeriodicChainError
-from ._markov import (
-    AverageRewardSolver,
-    DiscountedSolver,
-    build_transition_matrix,
-    chain_structure,
-    choose_backend,
-    raise_if_not_unichain,
-)
+from ._markov import AverageRewardSolver, DiscountedSolver, chain_structure, raise_if_not_unichain
 from ._model import _chunks, as_model
 
 __all__ = [
@@ -80,6 +76,8 @@ class PolicyEvaluation:
     periodic: str
     residuals: dict = field(default_factory=dict)
     _solver: object = None
+    #: True when ``rewards=`` replaced the model's expected rewards (Q at pairs is then undefined).
+    custom_rewards: bool = False
 
     def __repr__(self):
         # a summary: the matrices are attributes, printing them would flood a REPL or a log
@@ -109,23 +107,47 @@ class PolicyEvaluation:
     def q(self, states, actions, agent=None):
         """Exact Q at global state-action pairs (see :func:`q_function`)."""
         if agent is not None:
-            if self.model.kind == "networked":
-                agent = self.model.mdp._check_agent(agent)
-            elif agent != 0:
-                raise ValueError("a TabularMDP has a single reward; use agent=None")
+            agent = self.model.check_agent(agent)
         out = self.q_local(states, actions)
         if agent is None:
             return out.mean(axis=1)
         return out[:, agent].copy()
 
-    def q_local(self, states, actions):
-        """All local :math:`Q_i` at once, shape (m, n) (one kernel row per pair, shared by agents)."""
+    def require_aperiodic(self):
+        """Raise :class:`PeriodicChainError` if Q is undefined here: average reward, a periodic
+        recurrent class and ``periodic="raise"``. Returns ``self``."""
         if self.gamma is None and self.period is not None and self.period > 1 and self.periodic == "raise":
             raise PeriodicChainError(
                 f"the recurrent class of the chain under this policy has period {self.period}: the sum in "
                 "qu2020 eq. (3) does not converge. Pass periodic='cesaro' for the Cesàro limit "
                 "(r - J + P h with h the Cesàro-limit bias)"
             )
+        return self
+
+    def visitation(self, initial):
+        r"""Unnormalised discounted visitation :math:`\lambda = (I - \gamma P_\pi^\top)^{-1}\mu_0`.
+
+        Reuses the factorisation of the evaluation (discounted only); the residual certificate is
+        recorded in :attr:`residuals`. ``initial`` is a validated distribution over global states.
+        """
+        if self.gamma is None:
+            raise ValueError("the discounted visitation needs a discounted evaluation (gamma in [0, 1))")
+        return self._solver.visitation(initial, self.residuals)
+
+    def require_model_rewards(self, what="Q at state-action pairs"):
+        """Raise unless the rewards are the model's own (``rewards=`` gives expected rewards only,
+        not the reward of each state-action pair that Q, gradients and truncations need)."""
+        if self.custom_rewards:
+            raise ValueError(
+                f"{what} needs the reward of every state-action pair, but this evaluation was given "
+                "expected rewards per state (rewards=); only stationary, J_local and values are defined"
+            )
+        return self
+
+    def q_local(self, states, actions):
+        """All local :math:`Q_i` at once, shape (m, n) (one kernel row per pair, shared by agents)."""
+        self.require_aperiodic()
+        self.require_model_rewards()
         model = self.model
         states, actions = model.check_pairs(states, actions)
         m = states.shape[0]
@@ -151,7 +173,24 @@ def _check_gamma(gamma):
     return gamma
 
 
-def evaluate_policy(mdp, policy, gamma=None, *, backend="auto", periodic="raise"):
+def _policy_rewards(model, rewards):
+    """The model's expected rewards, or the ``rewards=`` override (validated), shape (|S|, n)."""
+    if rewards is None:
+        return model.policy_rewards(), False
+    if callable(rewards):
+        rewards = rewards(model.global_states())
+    r = as_float_array(rewards, "rewards")
+    want = (model.n_states, model.n_agents)
+    if r.ndim == 1 and model.n_agents == 1:
+        r = r[:, None]
+    if r.shape != want:
+        raise ValueError(f"rewards must have shape (|S|, n) = {want} (expected reward of each agent in each "
+                         f"global state under the policy), got {r.shape}")
+    check_finite(r, "rewards")
+    return r, True
+
+
+def evaluate_policy(mdp, policy, gamma=None, *, rewards=None, backend="auto", periodic="raise"):
     """Solve for everything exact about ``policy`` once; reuse it for Q, J and gradients.
 
     Parameters
@@ -160,7 +199,15 @@ def evaluate_policy(mdp, policy, gamma=None, *, backend="auto", periodic="raise"
     policy : LocalSoftmaxPolicy (networked) or policy table / TabularSoftmaxPolicy (tabular)
     gamma : float in [0, 1) or None
         ``None``: average reward (qu2020); otherwise discounted.
-    backend : {"auto", "dense", "sparse"}
+    rewards : ndarray of shape (|S|, n), or callable, optional
+        Replaces the model's expected rewards :math:`r_{\\pi,i}(s)` (column ``i`` for agent ``i``;
+        one column for a TabularMDP): e.g. ying2023's shadow rewards or chen2024's barrier terms,
+        on the same kernel and the same factorisation. A callable is called with the global
+        states in the model's convention (``mdp.state_tuples()``, shape (|S|, n), for a
+        NetworkedMDP; ``arange(|S|)`` for a TabularMDP) and returns the table. With ``rewards=``
+        only :attr:`~PolicyEvaluation.stationary`, ``J_local`` and ``values`` are defined (Q at
+        pairs, gradients and truncations need pair rewards and raise).
+    backend : {"auto", "dense", "sparse"} or a backend object of :mod:`._backends`
     periodic : {"raise", "cesaro"}
         What :meth:`PolicyEvaluation.q` does on a periodic chain (average reward).
 
@@ -181,26 +228,21 @@ def evaluate_policy(mdp, policy, gamma=None, *, backend="auto", periodic="raise"
         raise ValueError(f"periodic must be one of {PERIODIC_MODES}, got {periodic!r}")
     gamma = _check_gamma(gamma)
     model = as_model(mdp, policy)
-    backend = choose_backend(model, backend)
-    P = build_transition_matrix(model, backend)
-    r = model.policy_rewards()
+    linalg = choose_backend(model, backend)  # chosen once: a LinearBackend object
+    P = linalg.transition_matrix(model)
+    r, custom = _policy_rewards(model, rewards)
     residuals = {}
     if gamma is None:
         structure = chain_structure(P)
-        raise_if_not_unichain(structure, lambda s: _describe(model, s))
-        solver = AverageRewardSolver(P, backend, k=int(structure.recurrent_states[0]))
+        raise_if_not_unichain(structure, model.describe_state)
+        solver = AverageRewardSolver(P, linalg, k=int(structure.recurrent_states[0]))
         d = solver.stationary(residuals)
         J, h = solver.bias(r, d, residuals)
-        return PolicyEvaluation(model, None, backend, P, r, d, J, h, structure.period, periodic, residuals, solver)
-    solver = DiscountedSolver(P, gamma, backend)
+        return PolicyEvaluation(model, None, linalg.name, P, r, d, J, h, structure.period, periodic, residuals,
+                                solver, custom)
+    solver = DiscountedSolver(P, gamma, linalg)
     V = solver.values(r, residuals)
-    return PolicyEvaluation(model, gamma, backend, P, r, None, None, V, None, periodic, residuals, solver)
-
-
-def _describe(model, s):
-    if model.kind == "networked":
-        return f"{s} = {tuple(int(x) for x in model.mdp.state_tuples([s])[0])}"
-    return str(s)
+    return PolicyEvaluation(model, gamma, linalg.name, P, r, None, None, V, None, periodic, residuals, solver, custom)
 
 
 def transition_matrix(mdp, policy, *, backend="auto"):
@@ -209,7 +251,7 @@ def transition_matrix(mdp, policy, *, backend="auto"):
     Built from the local factors row block by row block; dense ndarray or CSR matrix.
     """
     model = as_model(mdp, policy)
-    return build_transition_matrix(model, choose_backend(model, backend))
+    return choose_backend(model, backend).transition_matrix(model)
 
 
 def stationary_distribution(mdp, policy, *, backend="auto"):
@@ -252,9 +294,7 @@ def average_reward(mdp, policy, agent=None, *, backend="auto"):
     ev = evaluate_policy(mdp, policy, None, backend=backend, periodic="cesaro")
     if agent is None:
         return ev.J
-    if ev.model.kind == "networked":
-        agent = ev.model.mdp._check_agent(agent)
-    return float(ev.J_local[agent])
+    return float(ev.J_local[ev.model.check_agent(agent)])
 
 
 def q_function(mdp, policy, states, actions, agent=None, gamma=None, *, backend="auto", periodic="raise",

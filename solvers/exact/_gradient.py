@@ -77,7 +77,7 @@ def policy_gradient(mdp, policy, gamma=None, initial=None, *, backend="auto", ev
     -----
     Valid on periodic unichains too: :math:`\\nabla J = d^\\top(\\nabla r_\\pi + \\nabla P_\\pi h)` holds
     for any solution :math:`h` of the Poisson equation. The joint-action table is never built: the
-    agent-marginal Q is one contraction per agent (see :mod:`._model`).
+    agent-marginal Q is one contraction per agent (:meth:`~._operator.PolicyOperator.marginal`).
 
     Examples
     --------
@@ -101,29 +101,24 @@ def policy_gradient(mdp, policy, gamma=None, initial=None, *, backend="auto", ev
         ev = evaluate_policy(mdp, policy, gamma, backend=backend, periodic="cesaro")
     elif ev.gamma != gamma:
         raise ValueError(f"evaluation was computed with gamma={ev.gamma}, not {gamma}")
-    model = ev.model
+    ev.require_model_rewards("policy_gradient")
+    op = ev.model
     if gamma is None:
         weights = ev.stationary
-        qbar = model.marginal_q(ev.global_values, 1.0, -ev.J)
+        qbar = op.marginal(ev.global_values, 1.0, -ev.J)
     else:
-        mu = check_initial(initial, model.n_states)
-        weights = ev._solver.visitation(mu, ev.residuals)
-        qbar = model.marginal_q(ev.global_values, gamma, 0.0)
+        weights = ev.visitation(check_initial(initial, op.n_states))
+        qbar = op.marginal(ev.global_values, gamma, 0.0)
 
+    # d(s) zeta_i(b|s_obs) (Qbar_i(s, b) - sum_c zeta_i(c|s_obs) Qbar_i(s, c)), summed over the state
+    # axes agent i's policy does not read (none for a tabular policy, all but s_i for qu2020's)
     grads = []
-    if model.kind == "tabular":
-        pi = model.pi
-        adv = qbar[0] - (pi * qbar[0]).sum(axis=1, keepdims=True)
-        return [weights[:, None] * pi * adv]
-    mdp = model.mdp
-    S = mdp.state_sizes
-    states = mdp.state_tuples()
-    for i in range(mdp.n):
-        Z = model.zeta[i][states[:, i]]  # (|S|, A_i)
+    for i, table in enumerate(op.probabilities()):
+        Z = table[op.state_of_agent(i)]  # (|S|, A_i)
         adv = qbar[i] - (Z * qbar[i]).sum(axis=1, keepdims=True)
-        contrib = (weights[:, None] * Z * adv).reshape(S + (mdp.action_sizes[i],))
-        axes = tuple(j for j in range(mdp.n) if j != i)
-        grads.append(contrib.sum(axis=axes))
+        contrib = (weights[:, None] * Z * adv).reshape(op.state_shape + (table.shape[1],))
+        reads = op.reads(i)
+        grads.append(contrib.sum(axis=tuple(j for j in range(len(op.state_shape)) if j not in reads)))
     return grads
 
 

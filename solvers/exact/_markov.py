@@ -21,8 +21,10 @@ which is non-singular for every unichain :math:`P_\pi` and every state :math:`k`
 Discounted: :math:`(I - \gamma P_\pi) V_i = r_i` and the visitation
 :math:`(I - \gamma P_\pi^\top)\lambda = \mu_0` share one factorisation.
 
-Backends: ``"dense"`` (LAPACK LU) and ``"sparse"`` (SuperLU on CSR). Every solve records a
-residual certificate; a residual above :data:`RESIDUAL_TOL` raises
+Backends are strategy objects of :mod:`._backends` (:class:`~._backends.DenseLU`, LAPACK LU;
+:class:`~._backends.SparseLU`, SuperLU on CSC), chosen once; the solvers below never branch on
+the backend. Every solve records a residual certificate
+(:func:`~._backends.certify_residual`); a residual above :data:`RESIDUAL_TOL` raises
 :class:`SolverAccuracyError`.
 """
 
@@ -30,24 +32,14 @@ from dataclasses import dataclass, field
 from math import gcd
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
-import scipy.sparse.linalg as spla
 
-from netmarl_verify.envs._memory import check_memory, format_bytes
-
+from ._backends import BACKENDS, RESIDUAL_TOL, certify_residual, get_backend, relative_residual
+from ._backends import choose_backend as _choose_backend
 from ._errors import MultipleRecurrentClassesError, SolverAccuracyError
-from ._model import _chunks
 
-__all__ = ["ChainStructure", "chain_structure", "build_transition_matrix", "choose_backend", "RESIDUAL_TOL"]
-
-#: Max-norm residual accepted for a direct solve (relative to the max-norm of the right side,
-#: floored at 1). Direct LU on a well-posed chain system gives ~1e-14; 1e-8 leaves room for
-#: conditioning of slowly mixing chains while still catching a wrong answer.
-RESIDUAL_TOL = 1e-8
-
-BACKENDS = ("auto", "dense", "sparse")
+__all__ = ["ChainStructure", "chain_structure", "build_transition_matrix", "choose_backend", "RESIDUAL_TOL", "BACKENDS"]
 
 
 @dataclass
@@ -110,73 +102,20 @@ def chain_structure(P):
 
 
 def choose_backend(model, backend):
-    """Pick ``"dense"`` or ``"sparse"`` and check the memory budget before anything is built.
+    """The *name* of the backend :func:`._backends.choose_backend` picks (``"dense"`` or ``"sparse"``).
 
-    ``"auto"``: sparse when the kernel under the policy has fewer than 5% nonzeros and more
-    than 2,048 states (or when dense would not fit), dense otherwise.
+    Kept for callers outside the solvers that record the choice as a string
+    (``verify/_bench.py``); the solvers use the object from :func:`._backends.choose_backend`.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    N = model.n_states
-    dense_bytes = 8.0 * (2 * (N + 1) ** 2 + 4 * N * max(model.n_agents, 1))
-    what = f"the dense transition matrix and its LU factors ({N} x {N} float64, x2)"
-    if backend == "dense":
-        check_memory(dense_bytes, what, hint="try backend='sparse'")
-        return "dense"
-    check_memory(8.0 * N * 8, f"vectors over {N} global states")
-    nnz = model.estimate_nnz()
-    sparse_bytes = 8.0 * 3 * nnz * 6 + 8.0 * N * (4 + 2 * model.n_agents)  # CSR + LU fill allowance
-    if backend == "sparse":
-        check_memory(sparse_bytes, f"the sparse transition matrix ({nnz} nonzeros) and its LU factors")
-        return "sparse"
-    if nnz < 0.05 * N * N and N > 2048:
-        check_memory(sparse_bytes, f"the sparse transition matrix ({nnz} nonzeros) and its LU factors")
-        return "sparse"
-    try:
-        check_memory(dense_bytes, what)
-        return "dense"
-    except MemoryError:
-        check_memory(sparse_bytes, f"the sparse transition matrix ({nnz} nonzeros) and its LU factors",
-                     hint=f"dense would need {format_bytes(dense_bytes)}")
-        return "sparse"
+    return _choose_backend(model, backend).name
 
 
 def build_transition_matrix(model, backend):
-    """:math:`P_\\pi` as a dense array or a CSR matrix, built in row chunks."""
-    N = model.n_states
-    if backend == "dense":
-        P = np.empty((N, N))
-        for a, b in _chunks(N, 8.0 * N * 3):
-            P[a:b] = model.dense_rows(a, b)
-        return P
-    rows, cols, vals = [], [], []
-    sparse_capable = hasattr(model, "sparse_rows") and model.sparse_rows(0, 1) is not None
-    for a, b in _chunks(N, 8.0 * N * 3):
-        if sparse_capable:
-            r, c, v = model.sparse_rows(a, b)
-            rows.append(r)
-            cols.append(c)
-            vals.append(v)
-            continue
-        block = model.dense_rows(a, b)
-        r, c = np.nonzero(block)
-        rows.append(r + a)
-        cols.append(c)
-        vals.append(block[r, c])
-    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
+    """:math:`P_\\pi` as a dense array or a CSR matrix, built in row chunks.
 
-
-def _residual(x_resid, rhs):
-    return float(np.max(np.abs(x_resid))) / max(1.0, float(np.max(np.abs(rhs))) if np.size(rhs) else 1.0)
-
-
-def _certify(name, res, residuals):
-    residuals[name] = res
-    if not np.isfinite(res) or res > RESIDUAL_TOL:
-        raise SolverAccuracyError(
-            f"{name}: residual {res:.3e} exceeds {RESIDUAL_TOL:g}; the linear system is too ill-conditioned "
-            "for a trustworthy answer (nearly decomposable chain?)"
-        )
+    ``backend`` is a :class:`~._backends.LinearBackend` or its name.
+    """
+    return get_backend(backend).transition_matrix(model)
 
 
 class AverageRewardSolver:
@@ -184,28 +123,12 @@ class AverageRewardSolver:
 
     def __init__(self, P, backend, k=0):
         self.P = P
-        self.backend = backend
-        N = P.shape[0]
-        self.N = N
-        if backend == "dense":
-            M = np.empty((N + 1, N + 1))
-            np.negative(P, out=M[:N, :N])
-            M.reshape(-1)[: N * (N + 2) : N + 2] += 1.0  # the diagonal of the I - P block
-            M[:N, N] = 1.0
-            M[N, :] = 0.0
-            M[N, k] = 1.0
-            self.lu = sla.lu_factor(M, overwrite_a=True, check_finite=False)
-        else:
-            I = sp.identity(N, format="csr")
-            ones = sp.csr_matrix(np.ones((N, 1)))
-            ek = sp.csr_matrix(([1.0], ([0], [k])), shape=(1, N))
-            M = sp.bmat([[I - P, ones], [ek, None]], format="csc")
-            self.lu = spla.splu(M)
+        self.backend = get_backend(backend)
+        self.N = P.shape[0]
+        self.factorization = self.backend.factor(P, "bordered", k=k)
 
     def solve(self, rhs, trans=False):
-        if self.backend == "dense":
-            return sla.lu_solve(self.lu, rhs, trans=1 if trans else 0, check_finite=False)
-        return self.lu.solve(rhs, trans="T" if trans else "N")
+        return self.factorization.solve(rhs, trans=trans)
 
     def stationary(self, residuals):
         N = self.N
@@ -214,7 +137,7 @@ class AverageRewardSolver:
         y = self.solve(rhs, trans=True)
         d = y[:N].copy()
         # certificate: d^T P = d and sum d = 1
-        _certify("stationary: |d P - d|_inf", _residual(self.P.T @ d - d, d), residuals)
+        certify_residual("stationary: |d P - d|_inf", relative_residual(self.P.T @ d - d, d), residuals)
         # round-off can leave -1e-17 entries; anything more negative is a failed solve
         if d.min() < -1e-12:
             raise SolverAccuracyError(f"stationary distribution has a negative entry {d.min():.3e}")
@@ -231,7 +154,7 @@ class AverageRewardSolver:
         h = x - (d @ x)[None, :]
         # certificate: (I - P) h = r - J, relative to the reward scale
         res = h - self.P @ h - (r - J[None, :])
-        _certify("poisson: |(I-P)h - (r-J)|_inf", _residual(res, r), residuals)
+        certify_residual("poisson: |(I-P)h - (r-J)|_inf", relative_residual(res, r), residuals)
         return J, h
 
 
@@ -241,30 +164,23 @@ class DiscountedSolver:
     def __init__(self, P, gamma, backend):
         self.P = P
         self.gamma = gamma
-        self.backend = backend
-        N = P.shape[0]
-        if backend == "dense":
-            M = -gamma * P
-            M[np.arange(N), np.arange(N)] += 1.0
-            self.lu = sla.lu_factor(M, overwrite_a=True, check_finite=False)
-        else:
-            self.lu = spla.splu((sp.identity(N, format="csc") - gamma * P).tocsc())
+        self.backend = get_backend(backend)
+        self.factorization = self.backend.factor(P, "shifted", gamma=gamma)
 
     def solve(self, rhs, trans=False):
-        if self.backend == "dense":
-            return sla.lu_solve(self.lu, rhs, trans=1 if trans else 0, check_finite=False)
-        return self.lu.solve(rhs, trans="T" if trans else "N")
+        return self.factorization.solve(rhs, trans=trans)
 
     def values(self, r, residuals):
         V = self.solve(r)
-        _certify("discounted: |(I - gamma P)V - r|_inf", _residual(V - self.gamma * (self.P @ V) - r, r), residuals)
+        certify_residual("discounted: |(I - gamma P)V - r|_inf",
+                         relative_residual(V - self.gamma * (self.P @ V) - r, r), residuals)
         return V
 
     def visitation(self, mu0, residuals):
         lam = self.solve(mu0, trans=True)
-        _certify(
+        certify_residual(
             "visitation: |(I - gamma P^T) lam - mu0|_inf",
-            _residual(lam - self.gamma * (self.P.T @ lam) - mu0, mu0),
+            relative_residual(lam - self.gamma * (self.P.T @ lam) - mu0, mu0),
             residuals,
         )
         return lam

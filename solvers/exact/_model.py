@@ -1,9 +1,10 @@
-r"""Factored access to a model under a policy: kernel rows, rewards, agent-marginal Q.
+r"""Factored access to a model under a policy: the two :class:`~._operator.PolicyOperator` s.
 
-Everything the exact solvers need from a model goes through :class:`_Factored`, which has two
-implementations:
+Everything the exact solvers need from a model goes through an object of the declared
+:class:`~._operator.PolicyOperator` protocol (:mod:`._operator`), built by :func:`as_model`.
+There are two implementations:
 
-* :class:`_NetworkedModel` for :class:`~envs.NetworkedMDP` with a product policy. With
+* :class:`NetworkedOperator` for :class:`~envs.NetworkedMDP` with a product policy. With
   ``transition_form="local"`` a row of the kernel under per-agent action distributions
   :math:`w_j` is the Kronecker product of the local factors
 
@@ -12,23 +13,26 @@ implementations:
   (DESIGN.md, "efficiency trick"), so the joint-action table is never built. With
   ``transition_form="neighbourhood"`` the actions couple the factors and a row is the
   tensor contraction :math:`\sum_a \prod_j w_j(a_j) \prod_i P_i(s_i' \mid s_{N_i}, a_{N_i})`,
-  evaluated with :func:`numpy.einsum` along an optimised path (cost depends on the graph,
-  never :math:`|A|`).
-* :class:`_TabularModel` for :class:`~envs.TabularMDP` with a policy table.
+  evaluated with :func:`numpy.einsum` along a cached path (:mod:`._contract`; cost depends on
+  the graph, never :math:`|A|`).
+* :class:`TabularOperator` for :class:`~envs.TabularMDP` with a policy table.
 
 The "agent-marginal" Q of DESIGN.md,
 :math:`\bar Q_i(s, b) = E_{a_{-i} \sim \zeta}[Q(s, (b, a_{-i}))]`, is what the policy gradient
-needs; :meth:`_Factored.marginal_q` computes it for every agent and local action from a value
-vector over next states.
+needs; :meth:`~._operator.PolicyOperator.marginal` computes it for every agent and local action
+from a value vector over next states.
+
+``_NetworkedModel`` and ``_TabularModel`` are the former names of the two classes.
 """
 
 import math
-import string
 
 import numpy as np
 
 from netmarl_verify.envs import LocalSoftmaxPolicy, NetworkedMDP, TabularMDP, TabularSoftmaxPolicy, check_policy_table
 from netmarl_verify.envs._memory import check_memory
+
+from ._contract import PathCache, labels
 
 __all__ = []
 
@@ -42,19 +46,25 @@ def _chunks(total, per_item_bytes):
         yield start, min(total, start + size)
 
 
+def check_agent(mdp, agent):
+    """``mdp.check_agent(agent)`` (the one call site of the envs' agent validation in the solvers)."""
+    validate = getattr(mdp, "check_agent", None) or mdp._check_agent
+    return validate(agent)
+
+
 def as_model(mdp, policy):
     """Wrap ``(mdp, policy)`` in the factored interface, validating the pair."""
     if isinstance(mdp, NetworkedMDP):
-        return _NetworkedModel(mdp, policy)
+        return NetworkedOperator(mdp, policy)
     if isinstance(mdp, TabularMDP):
-        return _TabularModel(mdp, policy)
+        return TabularOperator(mdp, policy)
     raise TypeError(f"mdp must be a NetworkedMDP or a TabularMDP, got {type(mdp).__name__}")
 
 
-class _TabularModel:
+class TabularOperator:
     """Tabular MDP with a stochastic policy table (one 'agent': the global reward)."""
 
-    kind = "tabular"
+    kind = "tabular"  # informational only: the solvers call protocol methods, never test the tag
 
     def __init__(self, mdp, policy):
         self.mdp = mdp
@@ -73,6 +83,48 @@ class _TabularModel:
         self.pi = table
         self.n_states = mdp.n_states
         self.n_agents = 1
+        self.n_actions = mdp.n_actions
+        self.state_shape = (mdp.n_states,)
+
+    # ------------------------------------------------------------------ PolicyOperator
+    def rows(self, states, weights):
+        r""":math:`E_{a\sim w}P(\cdot|s, a)` for global ``states`` (B,) and ``weights[0]`` (B, |A|)."""
+        states = np.asarray(states).reshape(-1)
+        return np.einsum("ba,bat->bt", weights[0], self.mdp.P[states])
+
+    def matvec(self, v):
+        r""":math:`P_\pi v`, ``v`` shape (|S|,) or (|S|, m)."""
+        return np.einsum("sa,sat,t...->s...", self.pi, self.mdp.P, np.asarray(v, dtype=np.float64))
+
+    def rmatvec(self, d):
+        r""":math:`d^\top P_\pi`, ``d`` shape (|S|,) or (|S|, m) (columns)."""
+        return np.einsum("s...,sa,sat->t...", np.asarray(d, dtype=np.float64), self.pi, self.mdp.P)
+
+    def support(self):
+        r"""Sparsity pattern of :math:`P_\pi` (CSR, boolean)."""
+        import scipy.sparse as sp
+
+        return sp.csr_matrix((self.pi[:, :, None] * self.mdp.P).sum(axis=1) > 0)
+
+    def global_states(self):
+        """Global state indices, shape (|S|,)."""
+        return np.arange(self.n_states)
+
+    def reads(self, agent):
+        """Axes of :attr:`state_shape` the policy reads: the global state."""
+        return (0,)
+
+    def check_agent(self, agent):
+        if agent != 0:
+            raise ValueError("a TabularMDP has a single reward; use agent=None")
+        return 0
+
+    def describe_state(self, s):
+        return str(s)
+
+    def joint_policy(self, max_bytes=None):
+        """The policy table ``pi[s, a]``."""
+        return self.pi
 
     def estimate_nnz(self):
         return int((self.mdp.P.max(axis=1) > 0).sum())
@@ -82,6 +134,10 @@ class _TabularModel:
 
     def policy_rewards(self):
         return (self.pi * self.mdp.R).sum(axis=1)[:, None]
+
+    def sparse_rows(self, start, stop):
+        """None: no sparse row builder (the sparse backend takes the nonzeros of dense row blocks)."""
+        return None
 
     def check_states(self, states):
         states = np.asarray(states)
@@ -114,10 +170,12 @@ class _TabularModel:
     def pair_rewards(self, states, actions):
         return self.mdp.R[states, actions][:, None]
 
-    def marginal_q(self, values, scale, offset):
+    def marginal(self, values, scale, offset):
         """``[Q(s, b)]`` as a one-element list, shape (|S|, |A|)."""
         v = values.reshape(-1)
         return [self.mdp.R + offset + scale * (self.mdp.P @ v)]
+
+    marginal_q = marginal
 
     def probabilities(self):
         return [self.pi]
@@ -126,10 +184,10 @@ class _TabularModel:
         return np.arange(self.n_states)
 
 
-class _NetworkedModel:
+class NetworkedOperator:
     """NetworkedMDP with a product of local policies :math:`\\zeta_i(a_i|s_i)`."""
 
-    kind = "networked"
+    kind = "networked"  # informational only: the solvers call protocol methods, never test the tag
 
     def __init__(self, mdp, policy):
         if not hasattr(policy, "probabilities"):
@@ -150,7 +208,34 @@ class _NetworkedModel:
         self.zeta = probs
         self.n_states = mdp.n_states
         self.n_agents = mdp.n
-        self._paths = {}
+        self.n_actions = mdp.n_actions
+        self.state_shape = tuple(mdp.state_sizes)
+        self.paths = PathCache()
+
+    # ------------------------------------------------------------------ identity
+    def global_states(self):
+        """Every global state as local indices, shape (|S|, n) (``mdp.state_tuples()``)."""
+        return self.mdp.state_tuples()
+
+    def reads(self, agent):
+        """Axes of :attr:`state_shape` (agents) whose states agent ``agent``'s policy reads."""
+        return (agent,)
+
+    def check_agent(self, agent):
+        return check_agent(self.mdp, agent)
+
+    def describe_state(self, s):
+        return f"{s} = {tuple(int(x) for x in self.mdp.state_tuples([s])[0])}"
+
+    def joint_policy(self, max_bytes=None):
+        """The joint policy table ``pi[s, a]`` on global indices (small instances only)."""
+        mdp = self.mdp
+        check_memory(8.0 * mdp.n_states * mdp.n_actions * 2, "the joint policy table", max_bytes=max_bytes)
+        states = mdp.state_tuples()
+        table = np.ones((mdp.n_states, 1))
+        for i in range(mdp.n):
+            table = (table[:, :, None] * self.zeta[i][states[:, i]][:, None, :]).reshape(mdp.n_states, -1)
+        return table
 
     # ------------------------------------------------------------------ sizes
     def estimate_nnz(self):
@@ -180,13 +265,22 @@ class _NetworkedModel:
         return out
 
     # ------------------------------------------------------------------ kernel rows
-    def _gather(self, i, states):
+    def gather(self, i, states):
+        """Agent ``i``'s kernel at a batch: ``P_i[s_{N_i}]``, shape (B, A_i, S_i) (local form) or
+        (B, A_{N_i}..., S_i) (neighbourhood form)."""
         Ni = self.mdp.neighbourhoods[i]
         return self.mdp.transitions[i][tuple(states[:, j] for j in Ni)]
 
+    def gather_reward(self, i, states):
+        """Agent ``i``'s reward at a batch: (B, A_i) (local form) or (B, A_{N_i}...)."""
+        mdp = self.mdp
+        if mdp.reward_form == "local":
+            return mdp.rewards[i][states[:, i]]
+        return mdp.rewards[i][tuple(states[:, j] for j in mdp.neighbourhoods[i])]
+
     def local_factors(self, states, weights):
         """Per-agent next-state factors (B, S_i) for ``transition_form='local'``."""
-        return [np.einsum("ba,bas->bs", weights[i], self._gather(i, states)) for i in range(self.mdp.n)]
+        return [np.einsum("ba,bas->bs", weights[i], self.gather(i, states)) for i in range(self.mdp.n)]
 
     def rows(self, states, weights):
         """Dense kernel rows :math:`E_{a \\sim w}[P(\\cdot | s, a)]`, shape (B, |S|)."""
@@ -198,17 +292,10 @@ class _NetworkedModel:
             return out
         return self._einsum_rows(states, weights, free_agent=None).reshape(B, -1)
 
-    def _letters(self):
-        n = self.mdp.n
-        if 2 * n + 2 > len(string.ascii_letters):
-            raise ValueError(f"transition_form='neighbourhood' supports at most 25 agents in the exact solvers, got {n}")
-        letters = string.ascii_letters
-        return letters[0], letters[1 : n + 1], letters[n + 1 : 2 * n + 1], letters[2 * n + 1]
-
     def _einsum_rows(self, states, weights, free_agent=None):
         """einsum for the neighbourhood form; output (B, [A_free,] S_0, ..., S_{n-1})."""
         mdp = self.mdp
-        b, act, nxt, _ = self._letters()
+        b, act, nxt = labels(mdp.n, mdp.n, agents=mdp.n, what="transition_form='neighbourhood' kernel rows")
         operands, subs = [], []
         for j in range(mdp.n):
             if j == free_agent:
@@ -217,14 +304,11 @@ class _NetworkedModel:
             subs.append(b + act[j])
         for i in range(mdp.n):
             Ni = mdp.neighbourhoods[i]
-            operands.append(self._gather(i, states))
+            operands.append(self.gather(i, states))
             subs.append(b + "".join(act[j] for j in Ni) + nxt[i])
         out = b + (act[free_agent] if free_agent is not None else "") + nxt
         spec = ",".join(subs) + "->" + out
-        key = (spec, states.shape[0])
-        if key not in self._paths:
-            self._paths[key] = np.einsum_path(spec, *operands, optimize="greedy")[0]
-        return np.einsum(spec, *operands, optimize=self._paths[key])
+        return self.paths.einsum(spec, *operands)
 
     def dense_rows(self, start, stop):
         states = self.mdp.state_tuples(np.arange(start, stop))
@@ -253,6 +337,91 @@ class _NetworkedModel:
             val = val[r_idx] * cand[r_idx, x]
             row = row[r_idx]
         return row + start, col, val
+
+    # ------------------------------------------------------------------ matrix-free products
+    def matvec(self, v):
+        r""":math:`P_\pi v` without forming :math:`P_\pi`; ``v`` shape (|S|,) or (|S|, m).
+
+        Local form: per row block, the value tensor is contracted with the local factors agent by
+        agent (:math:`O(B|S|)` per block). Neighbourhood form: one einsum per row block of the
+        weights, the gathered kernels and ``v`` (the path of :mod:`._contract`).
+        """
+        mdp = self.mdp
+        v = np.asarray(v, dtype=np.float64)
+        if v.ndim == 2:
+            return np.stack([self.matvec(v[:, c]) for c in range(v.shape[1])], axis=1)
+        v = v.reshape(self.n_states)
+        n, S = mdp.n, mdp.state_sizes
+        out = np.empty(self.n_states)
+        if mdp.transition_form == "neighbourhood":
+            b, act, nxt = labels(n, n, agents=n, what="transition_form='neighbourhood' matvec")
+        for start, stop in _chunks(self.n_states, 8.0 * 3 * max(1, self.n_states // S[0])):
+            states = mdp.state_tuples(np.arange(start, stop))
+            w = self.policy_weights(states)
+            B = stop - start
+            if mdp.transition_form == "local":
+                f = self.local_factors(states, w)
+                T = f[0] @ v.reshape(S[0], -1)
+                for k in range(1, n):
+                    T = np.einsum("bx,bxr->br", f[k], T.reshape(B, S[k], -1))
+                out[start:stop] = T.reshape(B)
+            else:
+                ops = list(w) + [self.gather(i, states) for i in range(n)] + [v.reshape(S)]
+                subs = [b + act[j] for j in range(n)]
+                subs += [b + "".join(act[j] for j in mdp.neighbourhoods[i]) + nxt[i] for i in range(n)]
+                subs.append(nxt)
+                out[start:stop] = self.paths.einsum(",".join(subs) + "->" + b, *ops)
+        return out
+
+    def rmatvec(self, d):
+        r""":math:`d^\top P_\pi` without forming :math:`P_\pi`; ``d`` shape (|S|,) or (|S|, m).
+
+        Local form: one contraction of the tensor :math:`d(s_0, \dots, s_{n-1})` against the local
+        factors :math:`F_i(s_{N_i}, s_i') = \sum_{a_i}\zeta_i(a_i|s_i)P_i(s_i'|s_{N_i}, a_i)` over
+        every :math:`s`, for all :math:`s'` at once (labels: one current-state and one next-state
+        axis per agent). Neighbourhood form: per row block, the contraction of
+        :math:`d`, the weights and the gathered kernels over the batch and the actions.
+        """
+        mdp = self.mdp
+        d = np.asarray(d, dtype=np.float64)
+        if d.ndim == 2:
+            return np.stack([self.rmatvec(d[:, c]) for c in range(d.shape[1])], axis=1)
+        d = d.reshape(self.n_states)
+        n, S = mdp.n, mdp.state_sizes
+        cur, nxt = labels(n, n, batch=False, agents=n, what="rmatvec")
+        if mdp.transition_form == "local":
+            ops, subs = [d.reshape(S)], [cur]
+            for i in range(n):
+                Ni = mdp.neighbourhoods[i]
+                F = np.einsum("...a,...as->...s", self.zeta[i].reshape(
+                    tuple(S[i] if j == i else 1 for j in Ni) + (-1,)), mdp.transitions[i])
+                ops.append(F)
+                subs.append("".join(cur[j] for j in Ni) + nxt[i])
+            return self.paths.einsum(",".join(subs) + "->" + nxt, *ops).reshape(self.n_states)
+        b, act, nxt = labels(n, n, agents=n, what="transition_form='neighbourhood' rmatvec")
+        out = np.zeros(S)
+        for start, stop in _chunks(self.n_states, 8.0 * 3 * max(1, self.n_states // S[0])):
+            states = mdp.state_tuples(np.arange(start, stop))
+            ops = [d[start:stop]] + self.policy_weights(states) + [self.gather(i, states) for i in range(n)]
+            subs = [b] + [b + act[j] for j in range(n)]
+            subs += [b + "".join(act[j] for j in mdp.neighbourhoods[i]) + nxt[i] for i in range(n)]
+            out += self.paths.einsum(",".join(subs) + "->" + nxt, *ops)
+        return out.reshape(self.n_states)
+
+    def support(self):
+        r"""Sparsity pattern of :math:`P_\pi` (CSR, boolean), built row block by row block."""
+        import scipy.sparse as sp
+
+        rows, cols = [], []
+        for start, stop in _chunks(self.n_states, 8.0 * self.n_states * 3):
+            nz = self.sparse_rows(start, stop)
+            if nz is None:
+                r, c = np.nonzero(self.dense_rows(start, stop))
+                nz = (r + start, c)
+            rows.append(nz[0])
+            cols.append(nz[1])
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        return sp.csr_matrix((np.ones(r.size, dtype=bool), (r, c)), shape=(self.n_states, self.n_states))
 
     # ------------------------------------------------------------------ rewards
     def expected_rewards(self, states, weights):
@@ -294,7 +463,7 @@ class _NetworkedModel:
         return self.mdp.state_tuples()[:, agent]
 
     # ------------------------------------------------------------------ agent-marginal Q
-    def marginal_q(self, values, scale, offset):
+    def marginal(self, values, scale, offset):
         r"""Agent-marginal Q of the global reward for every agent and local action.
 
         .. math:: \bar Q_i(s, b) = E_{a_{-i}\sim\zeta}\Big[r(s, a) + \text{offset}
@@ -322,7 +491,7 @@ class _NetworkedModel:
             if mdp.transition_form == "local":
                 G = self._leave_one_out(states, w, values)
                 for i in range(mdp.n):
-                    T = self._gather(i, states)  # (B, A_i, S_i)
+                    T = self.gather(i, states)  # (B, A_i, S_i)
                     out[i][start:stop] = scale * np.einsum("bas,bs->ba", T, G[i])
             else:
                 for i in range(mdp.n):
@@ -375,3 +544,10 @@ class _NetworkedModel:
                 T = np.einsum("bpx,bx->bp", T.reshape(B, -1, S[k]), f[k])
             G.append(T.reshape(B, S[i]))
         return G
+
+    marginal_q = marginal
+
+
+#: Former names.
+_NetworkedModel = NetworkedOperator
+_TabularModel = TabularOperator

@@ -9,8 +9,6 @@ and the normalised state visitation distribution :math:`d^\pi_{\mu_0} = (1-\gamm
 The state part solves :math:`(I - \gamma P_\pi^\top)\lambda = \mu_0`.
 """
 
-import numpy as np
-
 from netmarl_verify.envs._memory import check_memory
 
 from ._evaluation import _check_gamma, evaluate_policy
@@ -24,8 +22,7 @@ def _state_occupancy(mdp, policy, gamma, initial, backend):
     if gamma is None:
         raise ValueError("the discounted occupancy needs a discount factor gamma in [0, 1)")
     ev = evaluate_policy(mdp, policy, gamma, backend=backend)
-    mu = check_initial(initial, ev.model.n_states)
-    lam = ev._solver.visitation(mu, ev.residuals)
+    lam = ev.visitation(check_initial(initial, ev.model.n_states))
     return ev, lam
 
 
@@ -54,9 +51,7 @@ def discounted_occupancy(mdp, policy, gamma, initial=None, *, backend="auto", ma
         table is built only when it fits in memory (checked first).
     """
     ev, lam = _state_occupancy(mdp, policy, gamma, initial, backend)
-    model = ev.model
-    if model.kind == "tabular":
-        return lam[:, None] * model.pi
-    check_memory(8.0 * model.n_states * model.mdp.n_actions * 2, "the joint state-action occupancy table",
+    op = ev.model
+    check_memory(8.0 * op.n_states * op.n_actions * 2, "the joint state-action occupancy table",
                  max_bytes=max_bytes)
-    return lam[:, None] * policy.joint_table(model.mdp, max_bytes=max_bytes)
+    return lam[:, None] * op.joint_policy(max_bytes=max_bytes)

@@ -1,0 +1,304 @@
+r"""Linear-algebra backends for the exact solvers, as strategy objects.
+
+A backend is chosen **once** per evaluation (:func:`choose_backend` returns an object) and then
+builds the transition matrix and factors the two systems of :mod:`._markov`:
+
+* ``"bordered"``: :math:`M = \begin{pmatrix} I - P_\pi & \mathbf 1 \\ e_k^\top & 0 \end{pmatrix}`
+  (average reward);
+* ``"shifted"``: :math:`I - \gamma P_\pi` (discounted).
+
+``backend.factor(P, kind, k=..., gamma=...)`` returns a :class:`Factorization` with
+``solve(rhs, trans=False)`` (``trans=True`` solves with :math:`M^\top`) and
+``residual(x, rhs, trans=False)``, the relative max-norm residual :math:`\|Mx - b\|_\infty /
+\max(1, \|b\|_\infty)` of a solve.
+
+Backends
+--------
+:class:`DenseLU`
+    LAPACK LU (:func:`scipy.linalg.lu_factor`) of the dense matrix.
+:class:`SparseLU`
+    SuperLU (:func:`scipy.sparse.linalg.splu`) of the CSC matrix.
+:class:`KrylovBackend`
+    The slot for a matrix-free backend (GMRES/BiCGSTAB on
+    :meth:`~._operator.PolicyOperator.matvec` / ``rmatvec``). Not implemented yet: it raises
+    :class:`NotImplementedError` naming issue 15. A Krylov backend must also replace
+    :func:`~._markov.chain_structure` (which needs the support of :math:`P_\pi`) by another
+    unichain certificate, e.g. a Krylov residual of the bordered system.
+
+Residual certificate
+--------------------
+:func:`certify_residual` is the one check: a residual that is not finite or exceeds its tolerance
+raises :class:`~._errors.SolverAccuracyError`. Two tolerances exist, on purpose, and each call
+site keeps its value (unifying them would change which inputs are refused):
+
+* :data:`RESIDUAL_TOL` ``= 1e-8`` for the chain systems of :mod:`._markov` (stationary
+  distribution, Poisson equation, discounted values and visitation). These are
+  :math:`|S|`-dimensional and, for slowly mixing chains, less well conditioned; LU gives ~1e-14
+  on well-posed instances.
+* :data:`CRITIC_RESIDUAL_TOL` ``= 1e-9`` for the averaged critic equation of :mod:`._critic`,
+  a small (:math:`|Z_N|-1`)-dimensional dense system whose diagonal is bounded below by
+  :math:`\sigma > 0` (Assumption 4(a)), so a tighter bound is affordable.
+"""
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from netmarl_verify.envs._memory import check_memory, format_bytes
+
+from ._errors import SolverAccuracyError
+
+__all__ = [
+    "BACKENDS",
+    "RESIDUAL_TOL",
+    "CRITIC_RESIDUAL_TOL",
+    "relative_residual",
+    "certify_residual",
+    "LinearBackend",
+    "Factorization",
+    "DenseLU",
+    "SparseLU",
+    "KrylovBackend",
+    "get_backend",
+    "choose_backend",
+]
+
+#: Max-norm residual accepted for a direct solve of a chain system (relative to the max-norm of
+#: the right side, floored at 1). Direct LU on a well-posed chain system gives ~1e-14; 1e-8 leaves
+#: room for conditioning of slowly mixing chains while still catching a wrong answer.
+RESIDUAL_TOL = 1e-8
+
+#: Max-norm residual of the averaged critic equation (⋆) of :mod:`._critic`, relative to
+#: ``max(1, max |right side|)`` (see the module docstring for why it differs from RESIDUAL_TOL).
+CRITIC_RESIDUAL_TOL = 1e-9
+
+#: Names accepted by ``backend=``.
+BACKENDS = ("auto", "dense", "sparse")
+
+#: Row chunks are sized for this many float64 arrays of |S| entries per row.
+_ROW_BYTES_PER_STATE = 3
+
+
+def relative_residual(resid, rhs):
+    """``max |resid| / max(1, max |rhs|)`` (an empty ``rhs`` counts as 1)."""
+    return float(np.max(np.abs(resid))) / max(1.0, float(np.max(np.abs(rhs))) if np.size(rhs) else 1.0)
+
+
+def certify_residual(name, res, residuals=None, *, tol=RESIDUAL_TOL, hint=None):
+    """Record residual ``res`` under ``name`` and raise :class:`SolverAccuracyError` above ``tol``.
+
+    Parameters
+    ----------
+    name : str
+        What was solved; the key in ``residuals`` and the start of the message.
+    res : float
+        A relative residual (:func:`relative_residual`).
+    residuals : dict, optional
+        Certificate record to update.
+    tol : float
+        :data:`RESIDUAL_TOL` (chain systems) or :data:`CRITIC_RESIDUAL_TOL` (critic).
+    hint : str, optional
+        Replaces the default explanation in the message.
+    """
+    if residuals is not None:
+        residuals[name] = res
+    if not np.isfinite(res) or res > tol:
+        hint = hint or ("the linear system is too ill-conditioned for a trustworthy answer "
+                        "(nearly decomposable chain?)")
+        raise SolverAccuracyError(f"{name}: residual {res:.3e} exceeds {tol:g}; {hint}")
+
+
+class Factorization:
+    """A factored system :math:`M`: ``solve(rhs, trans=False)`` and ``residual(x, rhs, trans=False)``."""
+
+    def __init__(self, backend, kind, matrix, lu):
+        self.backend = backend
+        self.kind = kind
+        self.matrix = matrix  # M itself, for residuals (None when the factorisation overwrote it)
+        self.lu = lu
+
+    def solve(self, rhs, trans=False):
+        """:math:`M^{-1} b`, or :math:`M^{-\\top} b` with ``trans=True``."""
+        return self.backend._solve(self.lu, rhs, trans)
+
+    def residual(self, x, rhs, trans=False):
+        """Relative max-norm residual of ``M x = rhs`` (``M^T x = rhs`` with ``trans``)."""
+        if self.matrix is None:
+            raise ValueError("this factorisation overwrote its matrix; residuals are certified by the solvers")
+        M = self.matrix.T if trans else self.matrix
+        return relative_residual(M @ x - rhs, rhs)
+
+
+class LinearBackend:
+    """Base class of a backend: a name, a transition-matrix builder and :meth:`factor`.
+
+    Subclasses implement :meth:`transition_matrix`, :meth:`_bordered`, :meth:`_shifted` and
+    :meth:`_solve`.
+    """
+
+    name = None
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+    def transition_matrix(self, model):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def factor(self, P, kind, *, k=0, gamma=None, keep_matrix=False):
+        """Factor the ``"bordered"`` (pinned at state ``k``) or ``"shifted"`` (``gamma``) system of ``P``.
+
+        ``keep_matrix=True`` keeps a copy of the matrix for :meth:`Factorization.residual`.
+        """
+        if kind == "bordered":
+            M, lu = self._bordered(P, int(k), keep_matrix)
+        elif kind == "shifted":
+            if gamma is None:
+                raise ValueError("the shifted system I - gamma P needs gamma")
+            M, lu = self._shifted(P, float(gamma), keep_matrix)
+        else:
+            raise ValueError(f"kind must be 'bordered' or 'shifted', got {kind!r}")
+        return Factorization(self, kind, M, lu)
+
+
+class DenseLU(LinearBackend):
+    """LAPACK LU of the dense matrix (``scipy.linalg.lu_factor`` / ``lu_solve``)."""
+
+    name = "dense"
+
+    def transition_matrix(self, model):
+        from ._model import _chunks
+
+        N = model.n_states
+        P = np.empty((N, N))
+        for a, b in _chunks(N, 8.0 * N * _ROW_BYTES_PER_STATE):
+            P[a:b] = model.dense_rows(a, b)
+        return P
+
+    def _bordered(self, P, k, keep):
+        N = P.shape[0]
+        M = np.empty((N + 1, N + 1))
+        np.negative(P, out=M[:N, :N])
+        M.reshape(-1)[: N * (N + 2) : N + 2] += 1.0  # the diagonal of the I - P block
+        M[:N, N] = 1.0
+        M[N, :] = 0.0
+        M[N, k] = 1.0
+        kept = M.copy() if keep else None
+        return kept, sla.lu_factor(M, overwrite_a=True, check_finite=False)
+
+    def _shifted(self, P, gamma, keep):
+        N = P.shape[0]
+        M = -gamma * P
+        M[np.arange(N), np.arange(N)] += 1.0
+        kept = M.copy() if keep else None
+        return kept, sla.lu_factor(M, overwrite_a=True, check_finite=False)
+
+    def _solve(self, lu, rhs, trans):
+        return sla.lu_solve(lu, rhs, trans=1 if trans else 0, check_finite=False)
+
+
+class SparseLU(LinearBackend):
+    """SuperLU of the CSC matrix (``scipy.sparse.linalg.splu``)."""
+
+    name = "sparse"
+
+    def transition_matrix(self, model):
+        from ._model import _chunks
+
+        N = model.n_states
+        rows, cols, vals = [], [], []
+        for a, b in _chunks(N, 8.0 * N * _ROW_BYTES_PER_STATE):
+            nz = model.sparse_rows(a, b)
+            if nz is None:  # no sparse row builder for this operator: nonzeros of dense row blocks
+                block = model.dense_rows(a, b)
+                r, c = np.nonzero(block)
+                nz = (r + a, c, block[r, c])
+            rows.append(nz[0])
+            cols.append(nz[1])
+            vals.append(nz[2])
+        return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(N, N))
+
+    def _bordered(self, P, k, keep):
+        N = P.shape[0]
+        I = sp.identity(N, format="csr")
+        ones = sp.csr_matrix(np.ones((N, 1)))
+        ek = sp.csr_matrix(([1.0], ([0], [k])), shape=(1, N))
+        M = sp.bmat([[I - P, ones], [ek, None]], format="csc")
+        return (M if keep else None), spla.splu(M)
+
+    def _shifted(self, P, gamma, keep):
+        N = P.shape[0]
+        M = (sp.identity(N, format="csc") - gamma * P).tocsc()
+        return (M if keep else None), spla.splu(M)
+
+    def _solve(self, lu, rhs, trans):
+        return lu.solve(rhs, trans="T" if trans else "N")
+
+
+class KrylovBackend(LinearBackend):
+    """Slot for a matrix-free Krylov backend (GMRES / BiCGSTAB on ``matvec`` and ``rmatvec``).
+
+    Not implemented (issue 15, change A of ARCHITECTURE-REVIEW.md §4): every method raises
+    :class:`NotImplementedError`. An implementation factors nothing: ``factor`` returns an object
+    whose ``solve`` runs the Krylov method on the operator (:class:`~._operator.PolicyOperator`),
+    whose ``residual`` is the true residual of the returned iterate, and ``transition_matrix``
+    returns the operator itself (``support()`` is None). It must certify unichain without the
+    support graph.
+    """
+
+    name = "krylov"
+
+    def _missing(self, *args, **kwargs):
+        raise NotImplementedError(
+            "the Krylov (matrix-free) backend is a declared slot, not implemented yet "
+            "(issue 15: solvers/exact/_backends.py, KrylovBackend); use backend='dense' or 'sparse'"
+        )
+
+    transition_matrix = factor = _bordered = _shifted = _solve = _missing
+
+
+_BY_NAME = {"dense": DenseLU, "sparse": SparseLU}
+
+
+def get_backend(backend):
+    """A backend object from a name (``"dense"``, ``"sparse"``) or a :class:`LinearBackend`."""
+    if isinstance(backend, LinearBackend):
+        return backend
+    if backend in _BY_NAME:
+        return _BY_NAME[backend]()
+    raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+
+
+def choose_backend(model, backend="auto"):
+    """Pick :class:`DenseLU` or :class:`SparseLU` and check the memory budget before anything is built.
+
+    ``"auto"``: sparse when the kernel under the policy has fewer than 5% nonzeros and more
+    than 2,048 states (or when dense would not fit), dense otherwise. A :class:`LinearBackend`
+    instance is returned as it is.
+    """
+    if isinstance(backend, LinearBackend):
+        return backend
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    N = model.n_states
+    dense_bytes = 8.0 * (2 * (N + 1) ** 2 + 4 * N * max(model.n_agents, 1))
+    what = f"the dense transition matrix and its LU factors ({N} x {N} float64, x2)"
+    if backend == "dense":
+        check_memory(dense_bytes, what, hint="try backend='sparse'")
+        return DenseLU()
+    check_memory(8.0 * N * 8, f"vectors over {N} global states")
+    nnz = model.estimate_nnz()
+    sparse_bytes = 8.0 * 3 * nnz * 6 + 8.0 * N * (4 + 2 * model.n_agents)  # CSR + LU fill allowance
+    sparse_what = f"the sparse transition matrix ({nnz} nonzeros) and its LU factors"
+    if backend == "sparse":
+        check_memory(sparse_bytes, sparse_what)
+        return SparseLU()
+    if nnz < 0.05 * N * N and N > 2048:
+        check_memory(sparse_bytes, sparse_what)
+        return SparseLU()
+    try:
+        check_memory(dense_bytes, what)
+        return DenseLU()
+    except MemoryError:
+        check_memory(sparse_bytes, sparse_what, hint=f"dense would need {format_bytes(dense_bytes)}")
+        return SparseLU()
