@@ -2,7 +2,7 @@
 
 A claim (:class:`Claim`) is a statement of a paper turned into a check: instances, measured
 assumptions, an exactly measured quantity and the paper's bound, a verdict per row ("holds",
-"violated", "not applicable"). Claims live in ``verify/claims/<paper>.py`` and register at
+"violated", "not applicable"). Claims live in ``verify/claims/<paper>/`` and register at
 import; :func:`run` checks a claim, a paper or all of them and returns a tidy DataFrame; the
 command line is ``netmarl-verify {list,run,report,bench}``.
 
@@ -29,7 +29,19 @@ from ._claims import (
     tightness_ratio,
     verdict,
 )
-from ._fit import fit_exponential_rate, fit_loglog_slope
+from ._fit import bootstrap_rate_quantile, fit_exponential_rate, fit_loglog_slope
+from ._kit import (
+    Fault,
+    assume_at_least,
+    assume_at_most,
+    assume_greater,
+    assume_in,
+    assume_less,
+    claim_factory,
+    claim_faults,
+    instance_seed,
+    with_faults,
+)
 from ._papers import PAPERS, Paper, paper_reference, register_paper
 from ._json import dumps as json_dumps
 from ._json import loads as json_loads
@@ -114,6 +126,18 @@ __all__ = [
     # fitting
     "fit_exponential_rate",
     "fit_loglog_slope",
+    "bootstrap_rate_quantile",
+    # the claim kit: instance seeds, assumption builders, fault injection
+    "instance_seed",
+    "assume_less",
+    "assume_at_most",
+    "assume_greater",
+    "assume_at_least",
+    "assume_in",
+    "Fault",
+    "claim_factory",
+    "with_faults",
+    "claim_faults",
     # JSON cells
     "json_dumps",
     "json_loads",

@@ -9,13 +9,17 @@ convention: for qu2020's convention divide it by :math:`\hat\rho`).
 Power laws. :func:`fit_loglog_slope` fits :math:`\log y \approx b + s \log x` (an
 :math:`O(1/T)` rate shows :math:`s \approx -1`).
 
+Uncertainty of a fitted rate. :func:`bootstrap_rate_quantile` resamples the rows of a set of
+curves (one per random instance) and returns a quantile of the rate fitted to the median curve
+of each resample (qu2020 App. B.4; the decay claims of gu2021 and ying2023 need it too).
+
 Non-positive and non-finite values are left out (an exact computation can give exactly 0 beyond
 the graph diameter); with fewer than two usable points, or a single abscissa, the fit is NaN.
 """
 
 import numpy as np
 
-__all__ = ["fit_exponential_rate", "fit_loglog_slope"]
+__all__ = ["fit_exponential_rate", "fit_loglog_slope", "bootstrap_rate_quantile"]
 
 
 def _line_fit(x, y):
@@ -95,3 +99,39 @@ def fit_loglog_slope(x, y, *, return_intercept=False):
     ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
     slope, intercept = _line_fit(np.log(x[ok]), np.log(y[ok]))
     return (slope, intercept) if return_intercept else slope
+
+
+def bootstrap_rate_quantile(kappas, curves, q, n_boot, rng):
+    r"""Quantile `q` of the fitted rate of the median curve over bootstrap resamples of the rows.
+
+    Each of the `n_boot` resamples draws ``R`` rows of `curves` with replacement (one
+    ``rng.integers(0, R, size=(n_boot, R))`` call), takes the median over rows at each kappa and
+    fits :func:`fit_exponential_rate` to it; resamples whose fit is NaN are left out.
+
+    Parameters
+    ----------
+    kappas : ndarray, shape (K,)
+    curves : ndarray, shape (R, K)
+        One row per random instance.
+    q : float
+    n_boot : int
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    float
+        NaN if every resample's fit is NaN.
+
+    Examples
+    --------
+    >>> k = np.arange(5)
+    >>> curves = np.exp(np.random.default_rng(0).normal(size=(20, 5))) * 0.5 ** k
+    >>> bootstrap_rate_quantile(k, curves, 0.95, 200, np.random.default_rng(1)) < 1
+    True
+    """
+    R = curves.shape[0]
+    idx = rng.integers(0, R, size=(n_boot, R))
+    medians = np.median(curves[idx], axis=1)  # (n_boot, K)
+    rates = np.array([fit_exponential_rate(kappas, m) for m in medians])
+    rates = rates[np.isfinite(rates)]
+    return float(np.quantile(rates, q)) if rates.size else float("nan")

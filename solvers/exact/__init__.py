@@ -82,3 +82,44 @@ __all__ += [
     "critic_approximation_error",
     "CriticApproximation",
 ]
+
+from ._critic_dynamics import critic_ode_transient, critic_slowest_rate  # noqa: E402  (qu2020 Theorem 3(b) ODE)
+from ._marginal_tv import marginal_tv_sup  # noqa: E402  (qu2020 Lemma 3's supremum)
+from ._optimality import (  # noqa: E402  (optimal values, best responses, Nash / optimality gaps)
+    BestResponse,
+    DeterministicOptimum,
+    OptimalGain,
+    OptimalValues,
+    bellman_residual,
+    best_deterministic_policy,
+    best_response,
+    lp_values,
+    nash_gap,
+    optimal_gain,
+    optimal_values,
+    optimality_gap,
+    policy_iteration,
+    policy_values,
+    value_iteration,
+)
+
+__all__ += [
+    "critic_slowest_rate",
+    "critic_ode_transient",
+    "marginal_tv_sup",
+    "OptimalValues",
+    "OptimalGain",
+    "BestResponse",
+    "DeterministicOptimum",
+    "bellman_residual",
+    "policy_values",
+    "value_iteration",
+    "policy_iteration",
+    "lp_values",
+    "optimal_values",
+    "optimal_gain",
+    "best_response",
+    "nash_gap",
+    "optimality_gap",
+    "best_deterministic_policy",
+]

@@ -5,8 +5,7 @@ import pytest
 
 from netmarl_verify import envs
 from netmarl_verify.solvers.exact import decay_profile, interaction_matrix, row_sums
-from netmarl_verify.verify import get_claim, run_claim
-from netmarl_verify.verify.claims import qu2020
+from netmarl_verify.verify import claim_faults, get_claim, run_claim, with_faults
 
 
 def _verdicts(rows, contains=None):
@@ -66,7 +65,7 @@ def test_lemma2_quick_verdicts(quick_rows):
 @pytest.mark.parametrize("index", [0, 1])
 def test_decay_claims_fail_with_wrong_constant(index):
     """Halving rbar makes the tight instance violate Theorem 1 / Corollary 1."""
-    claim = qu2020.make_claims(c_scale=0.5)[index]
+    claim = with_faults(("qu2020.thm1", "qu2020.cor1")[index], c_scale=0.5)
     rows = run_claim(claim, quick=True, seed=0, progress=False)
     assert _verdicts(rows, "r in {0,1}") == {"violated"}
 
@@ -74,14 +73,62 @@ def test_decay_claims_fail_with_wrong_constant(index):
 def test_thm1_fails_with_wrong_kernel_constant():
     """rho measured on a wrong (weaker) kernel gives a bound the true chain violates."""
     weak = envs.copy_chain_mdp(4, 0.3)
-    claim = qu2020.make_claims(rho_override=weak)[0]
+    claim = with_faults("qu2020.thm1", rho_override=weak)
     rows = run_claim(claim, quick=True, seed=0, progress=False)
     assert "violated" in _verdicts(rows, "r in {0,1}")
 
 
-@pytest.mark.parametrize("index,scale", [(2, 1e-3), (3, 1e-6)])
-def test_lemma2_claims_fail_with_wrong_constant(index, scale):
+@pytest.mark.parametrize("claim_id,scale", [("qu2020.lemma2a", 1e-3), ("qu2020.lemma2b", 1e-6)])
+def test_lemma2_claims_fail_with_wrong_constant(claim_id, scale):
     """Lemma 2(b)'s bound is loose by ~3e-4 on the quick instances, hence the smaller scale."""
-    claim = qu2020.make_claims(c_scale=scale)[index]
+    claim = with_faults(claim_id, c_scale=scale)
     rows = run_claim(claim, quick=True, seed=0, progress=False)
     assert "violated" in _verdicts(rows)
+
+
+def test_decay_instances_carry_their_family():
+    """Claims select instances by Instance.family, not by substrings of the display name."""
+    from netmarl_verify.verify.claims.qu2020 import _common
+
+    fams = {i.name: i.family for i in get_claim("qu2020.thm1").instances(True, 0)}
+    assert fams == {"copy-chain n=4 rho=0.6 r in {0,1}": _common.COPY_CHAIN,
+                    "copy-chain n=4 rho=0.6 r in {-1,1}": _common.SIGNED_COPY_CHAIN,
+                    "coupled path n=4 strength=0.3": _common.COUPLED,
+                    "random line n=4 (App. B.4 kernels)": _common.RANDOM}
+    assert {i.family for i in get_claim("qu2020.lemma2b").instances(True, 0)} == {
+        _common.COPY_CHAIN, _common.COUPLED, _common.RANDOM}
+
+
+def test_with_faults_declares_and_refuses_unknown_faults():
+    assert set(claim_faults("qu2020.thm1")) == {"c_scale", "rho_override"}
+    with pytest.raises(ValueError, match="declared: \\['c_scale', 'rho_override'\\]"):
+        with_faults("qu2020.thm1", rho_scale=0.5)
+    broken = with_faults("qu2020.cor1", c_scale=0.5, claim_id="qu2020.cor1_broken")
+    assert broken.id == "qu2020.cor1_broken" and get_claim("qu2020.cor1") is not broken
+
+
+def test_instance_seed_is_the_historic_entropy():
+    """One route for instance seeds, bit-identical to the two it replaced: SeedSequence([seed, crc32(name)])."""
+    import zlib
+
+    from netmarl_verify.verify import instance_seed
+
+    for seed, name in [(0, "coupled path n=3 strength=0.3"), (7, "copy chain n=4 rho=0.6")]:
+        old = np.random.SeedSequence([seed, zlib.crc32(name.encode("utf-8"))])
+        assert instance_seed(seed, name).entropy == old.entropy
+        assert np.random.default_rng(instance_seed(seed, name)).random() == np.random.default_rng(old).random()
+
+
+def test_assumption_builders_build_the_historic_assumptions():
+    from netmarl_verify.verify import Assumption, assume_at_least, assume_at_most, assume_greater, assume_in, assume_less
+
+    assert assume_less("rho < 1", 0.7, 1, "d").to_dict() == Assumption(
+        "rho < 1", holds=True, measured=0.7, required="< 1", detail="d").to_dict()
+    assert not assume_less("rho < 1", 1.0, 1).holds
+    assert assume_greater("sigma > 0", 0.0, 0).to_dict() == Assumption(
+        "sigma > 0", holds=False, measured=0.0, required="> 0").to_dict()
+    assert assume_at_least("rate", 0.5, 0.5).required == ">= 0.5" and assume_at_least("rate", 0.5, 0.5).holds
+    assert assume_at_most("decay", 1 + 1e-10, 1, slack=1e-9).holds and not assume_at_most("decay", 1.01, 1).holds
+    a = assume_in("power", 1.0, 0.5, 1, required="power in (1/2, 1]")
+    assert a.holds and a.required == "power in (1/2, 1]" and not assume_in("power", 0.5, 0.5, 1).holds
+    assert assume_in("p", 0.5, 0.5, 1, closed="both").required == "in [0.5, 1]"

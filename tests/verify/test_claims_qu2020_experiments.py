@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from netmarl_verify import envs
-from netmarl_verify.solvers.exact import agent_marginals, interaction_matrix, row_sums
-from netmarl_verify.verify import check_instance, get_claim, run_claim, to_frame
+from netmarl_verify.solvers.exact import agent_marginals, interaction_matrix, marginal_tv_sup, row_sums
+from netmarl_verify.verify import bootstrap_rate_quantile, check_instance, get_claim, run_claim, to_frame, with_faults
 from netmarl_verify.reports import figures
-from netmarl_verify.verify.claims import qu2020_experiments as qx
+from netmarl_verify.verify.claims.qu2020 import experiments as qx
 
 
 def _instance(claim, name, quick=True, seed=0):
@@ -45,7 +45,7 @@ def test_lemma3_tv_exhaustive_matches_pairwise_brute_force(graph):
     mdp = envs.coupled_networked_mdp(graph, 0.5, 2, 2, rng=1)
     policy = envs.LocalSoftmaxPolicy.random(mdp, 2)
     for agent in range(mdp.n):
-        got = qx.lemma3_tv(mdp, policy, agent, [0, 1], 5)
+        got = marginal_tv_sup(mdp, policy, agent, [0, 1], 5)
         for c, k in enumerate([0, 1]):
             np.testing.assert_allclose(got[c], _brute_force_sup_tv(mdp, policy, agent, k, 5), rtol=0, atol=1e-15)
 
@@ -53,8 +53,8 @@ def test_lemma3_tv_exhaustive_matches_pairwise_brute_force(graph):
 def test_lemma3_random_pairs_never_exceed_the_sup():
     mdp = envs.coupled_networked_mdp(nx.path_graph(4), 0.4, 2, 2, rng=3)
     policy = envs.LocalSoftmaxPolicy.random(mdp, 4)
-    exact = qx.lemma3_tv(mdp, policy, 0, [0, 1, 2], 6)
-    sampled = qx.lemma3_tv(mdp, policy, 0, [0, 1, 2], 6, n_pairs=32, rng=np.random.default_rng(0))
+    exact = marginal_tv_sup(mdp, policy, 0, [0, 1, 2], 6)
+    sampled = marginal_tv_sup(mdp, policy, 0, [0, 1, 2], 6, n_pairs=32, rng=np.random.default_rng(0))
     assert (sampled <= exact + 1e-15).all()
     assert (sampled[:, 1:] > 0).any()
 
@@ -94,7 +94,7 @@ def test_lemma3_copy_chain_attains_rho_t(quick_rows):
 
 
 def test_lemma3_wrong_rho_is_violated():
-    claim = qx.make_lemma3_claim(rho_scale=0.5, claim_id="qu2020.lemma3_broken")
+    claim = with_faults("qu2020.lemma3", rho_scale=0.5, claim_id="qu2020.lemma3_broken")
     # the copy chain attains rho^t, so both forms break; on the coupled path rho^t is loose by more than 2
     # (max ratio 0.42) but the proof's [C^t a0]_i is attained at t = kappa + 1, so halving C breaks it
     for name, forms in (("copy chain n=4 rho=0.6", {"rho^t", "[C^t a0]_i"}),
@@ -197,7 +197,7 @@ def _ignore_one_neighbour_builder(graph, k):
 
 
 def test_appA2_edge_ignored_is_violated():
-    claim = qx.make_appA2_claim(mdp_builder=_drop_edge_builder, claim_id="qu2020.appA2_broken")
+    claim = with_faults("qu2020.appA2", mdp_builder=_drop_edge_builder, claim_id="qu2020.appA2_broken")
     rows = check_instance(claim, _instance(claim, "triangle k=2"), seed=0, quick=True)
     bad = {r.point["check"] for r in rows if r.verdict == "violated"}
     # the triangle minus an edge is 2-colourable, so max J = 1 although K3 is not
@@ -206,7 +206,7 @@ def test_appA2_edge_ignored_is_violated():
 
 
 def test_appA2_one_neighbour_ignored_is_violated():
-    claim = qx.make_appA2_claim(mdp_builder=_ignore_one_neighbour_builder, claim_id="qu2020.appA2_broken")
+    claim = with_faults("qu2020.appA2", mdp_builder=_ignore_one_neighbour_builder, claim_id="qu2020.appA2_broken")
     rows = check_instance(claim, _instance(claim, "triangle k=3"), seed=0, quick=True)
     bad = {r.point["check"] for r in rows if r.verdict == "violated"}
     assert any(c.startswith("pi_b(1)") for c in bad) and "J = mean_i pi_b(1)" in bad
@@ -231,7 +231,7 @@ def test_figB4_reversed_profile_is_violated():
     def reversed_profile(*args):
         return qx.b4_profile(*args)[:, ::-1]
 
-    claim = qx.make_figB4_claim(profile=reversed_profile, claim_id="qu2020.figB4_broken")
+    claim = with_faults("qu2020.figB4", profile=reversed_profile, claim_id="qu2020.figB4_broken")
     rows = run_claim(claim, quick=True, seed=0, progress=False)
     assert {r.verdict for r in rows} == {"violated"}
     assert all(r.measured > 1 for r in rows if "rate" in r.point["check"] and "share" not in r.point["check"])
@@ -241,9 +241,9 @@ def test_bootstrap_rate_of_flat_curves_is_not_below_one():
     rng = np.random.default_rng(0)
     k = np.arange(6)
     flat = np.exp(rng.normal(size=(30, 6)))  # no dependence on kappa
-    assert qx.bootstrap_rate_quantile(k, flat, 0.95, 500, rng) > 1
+    assert bootstrap_rate_quantile(k, flat, 0.95, 500, rng) > 1
     decaying = flat * 0.3**k
-    assert qx.bootstrap_rate_quantile(k, decaying, 0.95, 500, rng) < 0.5
+    assert bootstrap_rate_quantile(k, decaying, 0.95, 500, rng) < 0.5
 
 
 def test_figB4_figure(quick_rows):
@@ -264,7 +264,7 @@ def test_figB4_thm1_row_sums_are_those_of_the_drawn_instances():
         seen.append(row_sums(interaction_matrix(mdp))[0])
         return qx.b4_profile(mdp, *args)
 
-    claim = qx.make_figB4_claim(profile=recording_profile, claim_id="qu2020.figB4_recorded")
+    claim = with_faults("qu2020.figB4", profile=recording_profile, claim_id="qu2020.figB4_recorded")
     inst = _instance(claim, "line n=6 (quick)")
     rows = check_instance(claim, inst, seed=0, quick=True)
     assert len(seen) == qx.FIGB4_INSTANCES_QUICK

@@ -11,13 +11,15 @@ from netmarl_verify import envs
 from netmarl_verify.solvers.exact import (
     critic_approximation_error,
     critic_fixed_point,
+    critic_ode_transient,
+    critic_slowest_rate,
     ergodicity_constants,
     evaluate_policy,
     q_table,
     score_norm_bound,
 )
-from netmarl_verify.verify import get_claim, run_claim
-from netmarl_verify.verify.claims import qu2020_sac
+from netmarl_verify.verify import get_claim, run_claim, with_faults
+from netmarl_verify.verify.claims.qu2020 import sac as qu2020_sac
 
 
 def _verdicts(rows, contains=None, check=None):
@@ -66,7 +68,7 @@ def test_thm3a_left_side_by_brute_force():
 
 def test_thm3a_fails_with_wrong_constant():
     """Its ratios reach ~3e-2 on the quick instances: a 100x smaller rbar must be caught."""
-    claim = qu2020_sac.make_claims(c_scale=1e-2)[0]
+    claim = with_faults("qu2020.thm3a", c_scale=1e-2)
     rows = run_claim(claim, quick=True, seed=0, progress=False)
     assert "violated" in _verdicts(rows, "coupled")
 
@@ -100,7 +102,7 @@ def test_critic_fails_on_wrong_target_kernel():
 
     A 50/50 mixture (offset ~0.05) is not, in quick mode: the ratio test's power is recorded per row.
     """
-    claim = qu2020_sac.make_claims(critic_target=_perturbed_target(1.0))[1]
+    claim = with_faults("qu2020.critic", critic_target=_perturbed_target(1.0))
     rows = run_claim(claim, quick=True, seed=0, progress=False)
     assert _verdicts(rows, "kappa=0", check="E(T)/E(T0)") == {"violated"}
 
@@ -120,7 +122,7 @@ class _DriftingRewards:
 
 
 def test_critic_slope_fails_when_the_error_grows():
-    claim = qu2020_sac.make_claims(critic_env=_DriftingRewards)[1]
+    claim = with_faults("qu2020.critic", critic_env=_DriftingRewards)
     rows = run_claim(claim, quick=True, seed=0, progress=False)
     assert _verdicts(rows, check="log-log slope on [T0, T] <= 0") == {"violated"}
     assert _verdicts(rows, check="E(T)/E(T0)") == {"violated"}
@@ -132,9 +134,9 @@ def test_critic_ode_transient_start_and_rate():
     pol = envs.LocalSoftmaxPolicy.random(mdp, 1)
     ev = evaluate_policy(mdp, pol)
     eq = critic_fixed_point(mdp, pol, 0, 1, evaluation=ev, full_output=True)[1]
-    lam = qu2020_sac.critic_slowest_rate([eq])
+    lam = critic_slowest_rate([eq])
     taus = np.array([0.0, 40.0 / lam, 41.0 / lam])
-    y = qu2020_sac.critic_ode_transient(eq, taus)
+    y = critic_ode_transient(eq, taus)
     assert y[0] == pytest.approx(np.abs(eq.table).max(), rel=1e-12)
     assert np.log(y[1] / y[2]) == pytest.approx(1.0, rel=1e-3)
 
@@ -154,7 +156,7 @@ def test_thm2_quick_verdicts(quick_rows):
 
 
 def test_thm2_fails_with_wrong_constant():
-    claim = qu2020_sac.make_claims(c_scale=1e-3)[2]
+    claim = with_faults("qu2020.thm2", c_scale=1e-3)
     rows = run_claim(claim, quick=True, seed=0, progress=False)
     assert "violated" in {r.verdict for r in rows}
 

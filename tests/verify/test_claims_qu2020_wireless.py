@@ -7,10 +7,10 @@ import pytest
 
 from netmarl_verify import envs
 from netmarl_verify.solvers.exact import average_reward
-from netmarl_verify.verify import get_claim, run_claim, to_frame
+from netmarl_verify.verify import get_claim, run_claim, to_frame, with_faults
 from netmarl_verify.verify._bench_sac import run_sac_case
 from netmarl_verify.reports import figures
-from netmarl_verify.verify.claims import qu2020_wireless as w
+from netmarl_verify.verify.claims.qu2020 import wireless as w
 
 GRID = "5x5 grid (sampled evaluation)"
 STRIP = "1x3 strip (exact evaluation)"
@@ -124,7 +124,8 @@ def _strip_only():
 
 def test_better_than_possible_aloha_flips_the_verdict():
     """An ALOHA benchmark credited with 1 extra packet per user and step (impossible) beats every run."""
-    claim = w.make_fig5_claim(aloha_offset=1.0, quick_settings=_strip_only(), claim_id="qu2020.fig5_broken")
+    claim = with_faults(w.make_fig5_claim(quick_settings=_strip_only()), aloha_offset=1.0,
+                        claim_id="qu2020.fig5_broken")
     rows = run_claim(claim, quick=True, seed=0, progress=False)
     assert len(rows) == 2 and {r.verdict for r in rows} == {"violated"}
 
@@ -134,7 +135,8 @@ def test_sac_evaluated_on_wrong_network_flips_the_verdict():
     def wrong(net):
         return envs.WirelessNetwork(net.H, net.W, d=net.d, seed=net.seed, p=net.p, q=np.full(net.n_ap, 0.05))
 
-    claim = w.make_fig5_claim(evaluation_network=wrong, quick_settings=_strip_only(), claim_id="qu2020.fig5_wrong")
+    claim = with_faults(w.make_fig5_claim(quick_settings=_strip_only()), evaluation_network=wrong,
+                        claim_id="qu2020.fig5_wrong")
     rows = run_claim(claim, quick=True, seed=0, progress=False)
     assert {r.verdict for r in rows} == {"violated"}
     assert max(r.extra["sac_reward"] for r in rows) < 0.05
@@ -148,7 +150,7 @@ def test_sampled_route_flips_on_wrong_network(quick_rows):
     grid = w.QUICK_SETTINGS[0]
     only_k0 = w.Fig5Setting(grid.H, grid.W, exact=False, arms=grid.arms[:1], aloha_grid=grid.aloha_grid,
                             tune=grid.tune, evaluation=grid.evaluation, checkpoints=grid.checkpoints)
-    claim = w.make_fig5_claim(evaluation_network=wrong, quick_settings=(only_k0,))  # same id: same streams
+    claim = with_faults(w.make_fig5_claim(quick_settings=(only_k0,)), evaluation_network=wrong)  # same id, streams
     rows = run_claim(claim, quick=True, seed=0, progress=False)
     honest = _row(quick_rows, GRID, 0)
     broken = _row(rows, GRID, 0)
@@ -172,3 +174,4 @@ def test_run_sac_case_tiny():
 def test_run_sac_case_rejects_bad_sizes():
     with pytest.raises(ValueError, match="memory_iterations"):
         run_sac_case(1, H=1, W=2, batch=2, n_iterations=5, memory_iterations=0)
+

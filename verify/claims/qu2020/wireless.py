@@ -82,7 +82,9 @@ import sympy
 from netmarl_verify import envs
 from netmarl_verify.solvers.exact import average_reward
 from netmarl_verify.solvers.sampled import PowerSchedule, assumption3, scalable_actor_critic
-from netmarl_verify.verify import Assumption, Claim, Instance, Measurement, register
+from netmarl_verify.verify import Claim, Fault, Instance, Measurement, assume_at_least, claim_factory, register
+
+from ._common import PAPER, PAPER_FILE
 
 __all__ = [
     "ALPHA",
@@ -98,9 +100,6 @@ __all__ = [
     "revisit_rate",
     "make_fig5_claim",
 ]
-
-PAPER = "qu2020"
-PAPER_FILE = "qu2020_scalable_marl_average_reward.txt"
 
 #: Critic step size :math:`\alpha_t = (1+t)^{-0.55}` (the default of Alg. 1's implementation).
 ALPHA = PowerSchedule(1.0, 0.55)
@@ -273,7 +272,7 @@ def _instances(settings_quick, settings_full):
                                    "evaluation": "exact" if st.exact else "simulation",
                                    "kappas": ",".join(str(a.kappa) for a in st.arms)},
                            payload={"setting": st, "network_seed": int(seed)},
-                           size=float(4**n) * float(5**n))
+                           size=float(4**n) * float(5**n), family="exact" if st.exact else "sampled")
     return instances
 
 
@@ -316,10 +315,10 @@ def _measure(inst, rng, quick, aloha_offset, evaluation_network):
             se = np.array([r.std_error for r in rolls])
         eval_seconds = time.perf_counter() - t1
         its, curves = _curve(res)
-        critic = Assumption(
+        critic = assume_at_least(
             f"the critic has revisited its entries (cumulative revisit rate >= {MIN_REVISIT_RATE})",
-            holds=rate >= MIN_REVISIT_RATE, measured=rate, required=f">= {MIN_REVISIT_RATE}",
-            detail=f"{distinct} distinct critic entries written by about {updates} updates "
+            rate, MIN_REVISIT_RATE,
+            f"{distinct} distinct critic entries written by about {updates} updates "
                    f"({arm.table_mode} tables, kappa={arm.kappa}); a tabular critic that keeps landing on "
                    f"fresh entries has learned nothing")
         info = {**common, **{k: v for k, v in aloha.items() if k != "aloha_table"},
@@ -369,7 +368,7 @@ def _figure(rows, plots):
             final = np.asarray(info["sac_rewards"], dtype=float)
             x_end = its[-1] * 1.02 + 0.01 * k * its[-1]
             ax.plot(np.full(final.size, x_end), final, ls="none", marker="_", ms=9, color=color,
-                    label=f"kappa={kappa}: final policies, {'exact J' if 'exact' in name else 'independent sim.'}"
+                    label=f"kappa={kappa}: final policies, {'exact J' if r['param.evaluation'] == 'exact' else 'independent sim.'}"
                           + ("" if r["assumptions_hold"] else " (critic untrained: n/a)"))
             aloha = (float(info["aloha_reward"]), float(info["aloha_p"]), float(info["uniform_reward"]))
         if aloha is not None:
@@ -383,20 +382,22 @@ def _figure(rows, plots):
     return figs
 
 
-def make_fig5_claim(*, aloha_offset=0.0, evaluation_network=None, quick_settings=QUICK_SETTINGS,
-                    full_settings=FULL_SETTINGS, claim_id="qu2020.fig5"):
-    """The Fig. 5 claim. The keywords exist to show that the check can fail (tests).
+@claim_factory(
+    aloha_offset=Fault(0.0, "added to the benchmark's reward (a better-than-possible ALOHA when large)"),
+    evaluation_network=Fault(None, "network -> network on which the learned SAC policies are evaluated (default "
+                                   "the training network itself): a wrong parameter set must flip the verdict"),
+)
+def make_fig5_claim(*, faults, quick_settings=QUICK_SETTINGS, full_settings=FULL_SETTINGS, claim_id="qu2020.fig5"):
+    """The Fig. 5 claim (faults: :func:`netmarl_verify.verify.with_faults`).
 
     Parameters
     ----------
-    aloha_offset : float
-        Added to the benchmark's reward (a deliberately better-than-possible ALOHA when large).
-    evaluation_network : callable, optional
-        ``network -> network`` on which the learned SAC policies are evaluated (default: the
-        training network itself; a wrong parameter set here must flip the verdict).
+    faults : mapping, optional
+        ``aloha_offset``, ``evaluation_network`` (declared above; tests show the check failing).
     quick_settings, full_settings : tuple of Fig5Setting
     claim_id : str
     """
+    aloha_offset, evaluation_network = faults["aloha_offset"], faults["evaluation_network"]
     return Claim(
         id=claim_id,
         paper=PAPER,

@@ -28,17 +28,16 @@ The supremum over pairs in Lemma 3 is computed exactly on small instances withou
 pairs: :math:`TV(p, q) = \max_{E \subseteq Z_i} (p(E) - q(E))`, so the largest TV between any
 two initial pairs with the same inside coordinates is
 :math:`\max_E (\max_{z} \pi_{t,i}^z(E) - \min_{z} \pi_{t,i}^z(E))` over each group of initial
-pairs sharing :math:`z_{N_i^\kappa}` — one marginal per initial pair and :math:`2^{|Z_i|}` events.
+pairs sharing :math:`z_{N_i^\kappa}` — one marginal per initial pair and :math:`2^{|Z_i|}` events (:func:`netmarl_verify.solvers.exact.marginal_tv_sup`).
 
-Each claim is built by a ``make_*_claim`` factory whose keyword arguments inject a deliberately
-wrong ingredient (a smaller :math:`\rho`, a colouring kernel that ignores an edge, a decay
-profile read backwards); the tests show each of them ``violated``. The registered claims use the
-defaults.
+Each claim is built by a ``make_*_claim`` factory that declares its faults (a smaller
+:math:`\rho`, a colouring kernel that ignores an edge, a decay profile read backwards;
+:func:`netmarl_verify.verify.with_faults` injects them); the tests show each of them
+``violated``. The registered claims use none.
 """
 
 import itertools
 import sys
-import zlib
 
 import networkx as nx
 import numpy as np
@@ -47,6 +46,7 @@ from tqdm import tqdm
 
 from netmarl_verify import envs
 from netmarl_verify.solvers.exact import (
+    marginal_tv_sup,
     agent_marginals,
     average_reward,
     decay_profile,
@@ -54,10 +54,22 @@ from netmarl_verify.solvers.exact import (
     interaction_matrix,
     row_sums,
 )
-from netmarl_verify.verify import DEFAULT_RTOL, Assumption, Claim, Instance, Measurement, fit_exponential_rate, register
+from netmarl_verify.verify import (
+    DEFAULT_RTOL,
+    Claim,
+    Fault,
+    Instance,
+    Measurement,
+    assume_less,
+    bootstrap_rate_quantile,
+    claim_factory,
+    fit_exponential_rate,
+    register,
+)
+
+from ._common import COPY_CHAIN, COUPLED, PAPER_FILE, RANDOM, instance_seed
 
 __all__ = [
-    "lemma3_tv",
     "lemma4_bound",
     "make_lemma3_claim",
     "canonical_colourings",
@@ -66,16 +78,8 @@ __all__ = [
     "coloring_marginals",
     "make_appA2_claim",
     "b4_profile",
-    "bootstrap_rate_quantile",
     "make_figB4_claim",
 ]
-
-PAPER_FILE = "qu2020_scalable_marl_average_reward.txt"
-
-
-def _instance_seed(seed, name):
-    """Entropy of an instance generated in ``instances(quick, seed)``: (seed, crc32(name))."""
-    return np.random.SeedSequence([int(seed), zlib.crc32(name.encode("utf-8"))])
 
 
 # =============================================================================== Lemma 3
@@ -96,87 +100,6 @@ LEMMA3_BOUND = sympy.Piecewise((0, t_sym <= kappa_sym), (rho_sym**t_sym, True))
 LEMMA3_ATOL = 1e-12
 
 
-def _all_pairs(mdp):
-    """Every global (s, a) as local index arrays, shape (|S||A|, n) each."""
-    S = mdp.state_tuples()
-    A = mdp.action_tuples()
-    return np.repeat(S, A.shape[0], axis=0), np.tile(A, (S.shape[0], 1))
-
-
-def _events(m):
-    """Indicator matrix (m, 2^m - 2) of the non-trivial subsets of a set of size m."""
-    cols = [[(e >> k) & 1 for k in range(m)] for e in range(1, 2**m - 1)]
-    return np.array(cols, dtype=float).T
-
-
-def _group_spread(values, keys):
-    """max over groups of (max - min) of `values` (N, ...) within each group of equal `keys`."""
-    order = np.argsort(keys, kind="stable")
-    k = keys[order]
-    v = values[order]
-    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
-    spread = np.maximum.reduceat(v, starts, axis=0) - np.minimum.reduceat(v, starts, axis=0)
-    return spread.max(axis=0)
-
-
-def lemma3_tv(mdp, policy, agent, kappas, horizon, *, n_pairs=None, rng=None):
-    r"""Largest :math:`TV(\pi_{t,i}, \tilde\pi_{t,i})` over initial pairs agreeing on :math:`N_i^\kappa`.
-
-    Parameters
-    ----------
-    mdp : NetworkedMDP
-    policy : LocalSoftmaxPolicy or LocalTabularPolicy
-    agent : int
-        :math:`i`.
-    kappas : sequence of int
-    horizon : int
-        Largest :math:`t`.
-    n_pairs : int or None
-        ``None``: the exact supremum over *all* pairs :math:`(z, \tilde z)` with
-        :math:`z_{N_i^\kappa} = \tilde z_{N_i^\kappa}` (module docstring; enumerates the
-        :math:`|S||A|` initial pairs). Otherwise the maximum over `n_pairs` random pairs:
-        :math:`z` uniform, :math:`\tilde z` equal to :math:`z` on :math:`N_i^\kappa` and different
-        from :math:`z_j = (s_j, a_j)` at every outside agent :math:`j` (uniform among the others).
-    rng : numpy.random.Generator, for random pairs.
-
-    Returns
-    -------
-    ndarray, shape (len(kappas), horizon + 1)
-        Indexed ``[kappa index, t]``; a lower bound on the supremum with random pairs.
-    """
-    n = mdp.n
-    kappas = [int(k) for k in kappas]
-    if n_pairs is None:
-        S, A = _all_pairs(mdp)
-        M = agent_marginals(mdp, policy, agent, S, A, horizon)
-        M = M.reshape(M.shape[0], horizon + 1, -1)  # (pairs, t, Z_i)
-        pE = M @ _events(M.shape[-1])  # (pairs, t, events): probability of each event
-        out = np.empty((len(kappas), horizon + 1))
-        for c, k in enumerate(kappas):
-            inside = list(mdp.kappa_hop(agent, k))
-            sizes = [mdp.state_sizes[j] for j in inside] + [mdp.action_sizes[j] for j in inside]
-            keys = np.ravel_multi_index(tuple(S[:, inside].T) + tuple(A[:, inside].T), sizes)
-            out[c] = _group_spread(pE, keys).max(axis=-1)
-        return out
-    rng = envs.as_generator(rng)
-    m = int(n_pairs)
-    S_sz, A_sz = np.array(mdp.state_sizes), np.array(mdp.action_sizes)
-    out = np.empty((len(kappas), horizon + 1))
-    for c, k in enumerate(kappas):
-        inside = np.zeros(n, dtype=bool)
-        inside[list(mdp.kappa_hop(agent, k))] = True
-        s = rng.integers(0, S_sz, size=(m, n))
-        a = rng.integers(0, A_sz, size=(m, n))
-        z = s * A_sz + a  # local pair index z_j = (s_j, a_j)
-        shift = rng.integers(1, S_sz * A_sz, size=(m, n))  # != 0: a different pair outside
-        z2 = np.where(inside, z, (z + shift) % (S_sz * A_sz))
-        s2, a2 = z2 // A_sz, z2 % A_sz
-        M = agent_marginals(mdp, policy, agent, np.vstack([s, s2]), np.vstack([a, a2]), horizon)
-        M = M.reshape(2, m, horizon + 1, -1)
-        out[c] = 0.5 * np.abs(M[0] - M[1]).sum(axis=-1).max(axis=0)
-    return out
-
-
 def lemma4_bound(C, distances, agent, kappa, horizon):
     r"""The proof's sharper bound :math:`[C^t a^{(0)}]_i`, :math:`a^{(0)}_j = 1\{d(i, j) > \kappa\}`.
 
@@ -192,30 +115,35 @@ def lemma4_bound(C, distances, agent, kappa, horizon):
 
 
 def _lemma3_instances(quick, seed):
-    # (name, builder(rng)): strengths chosen so that rho < 1 except for the last one; rho is
-    # measured, never assumed.
+    # (name, family, graph, builder(rng)): strengths chosen so that rho < 1 except for the last one;
+    # rho is measured, never assumed. `graph` is the recorded param.graph (the 2x3 grid's is its
+    # whole name: historic value, kept so that the rows do not change).
     specs = [
-        ("copy chain n=4 rho=0.6", lambda r: envs.copy_chain_mdp(4, 0.6, action_size=2)),
-        ("coupled path n=5 strength=0.3", lambda r: envs.coupled_networked_mdp(nx.path_graph(5), 0.3, 2, 2, r)),
-        ("coupled cycle n=4 strength=0.2", lambda r: envs.coupled_networked_mdp(nx.cycle_graph(4), 0.2, 2, 2, r)),
-        ("coupled path n=5 strength=0.8 (rho >= 1)",
+        ("copy chain n=4 rho=0.6", COPY_CHAIN, "copy chain", lambda r: envs.copy_chain_mdp(4, 0.6, action_size=2)),
+        ("coupled path n=5 strength=0.3", COUPLED, "coupled path",
+         lambda r: envs.coupled_networked_mdp(nx.path_graph(5), 0.3, 2, 2, r)),
+        ("coupled cycle n=4 strength=0.2", COUPLED, "coupled cycle",
+         lambda r: envs.coupled_networked_mdp(nx.cycle_graph(4), 0.2, 2, 2, r)),
+        ("coupled path n=5 strength=0.8 (rho >= 1)", COUPLED, "coupled path",
          lambda r: envs.coupled_networked_mdp(nx.path_graph(5), 0.8, 2, 2, r)),
     ]
     if not quick:
         specs = [
-            ("copy chain n=6 rho=0.6", lambda r: envs.copy_chain_mdp(6, 0.6, action_size=2)),
-            ("coupled path n=6 strength=0.3", lambda r: envs.coupled_networked_mdp(nx.path_graph(6), 0.3, 2, 2, r)),
-            ("coupled cycle n=5 strength=0.25",
+            ("copy chain n=6 rho=0.6", COPY_CHAIN, "copy chain",
+             lambda r: envs.copy_chain_mdp(6, 0.6, action_size=2)),
+            ("coupled path n=6 strength=0.3", COUPLED, "coupled path",
+             lambda r: envs.coupled_networked_mdp(nx.path_graph(6), 0.3, 2, 2, r)),
+            ("coupled cycle n=5 strength=0.25", COUPLED, "coupled cycle",
              lambda r: envs.coupled_networked_mdp(nx.cycle_graph(5), 0.25, 2, 2, r)),
-            ("coupled grid 2x3 strength=0.2",
+            ("coupled grid 2x3 strength=0.2", COUPLED, "coupled grid 2x3 strength=0.2",
              lambda r: envs.coupled_networked_mdp(envs.grid_graph(2, 3), 0.2, 2, 2, r)),
-            ("coupled path n=8 strength=0.3 (random pairs)",
+            ("coupled path n=8 strength=0.3 (random pairs)", COUPLED, "coupled path",
              lambda r: envs.coupled_networked_mdp(nx.path_graph(8), 0.3, 2, 2, r)),
-            ("coupled path n=6 strength=0.8 (rho >= 1)",
+            ("coupled path n=6 strength=0.8 (rho >= 1)", COUPLED, "coupled path",
              lambda r: envs.coupled_networked_mdp(nx.path_graph(6), 0.8, 2, 2, r)),
         ]
-    for name, build in specs:
-        rng = np.random.default_rng(_instance_seed(seed, name))
+    for name, family, graph, build in specs:
+        rng = np.random.default_rng(instance_seed(seed, name))
         mdp = build(rng)
         policy = envs.LocalSoftmaxPolicy.random(mdp, rng)
         C = interaction_matrix(mdp)
@@ -223,19 +151,20 @@ def _lemma3_instances(quick, seed):
         n_pairs_total = mdp.n_states * mdp.n_actions
         yield Instance(
             name=name,
-            params={"n": mdp.n, "S": mdp.state_sizes[0], "A": mdp.action_sizes[0], "graph": name.split(" n=")[0],
+            params={"n": mdp.n, "S": mdp.state_sizes[0], "A": mdp.action_sizes[0], "graph": graph,
                     "horizon": 8 if quick else 15},
             payload={"mdp": mdp, "policy": policy, "C": C, "rho": rho, "row_sums": sums,
                      "exhaustive": n_pairs_total <= LEMMA3_EXHAUSTIVE_MAX},
             size=float(n_pairs_total),
+            family=family,
         )
 
 
 def _lemma3_rho_assumption(inst):
     rho, sums = inst.payload["rho"], inst.payload["row_sums"]
-    return Assumption(
-        "rho = max_i sum_j C_ij < 1", holds=rho < 1, measured=rho, required="< 1",
-        detail=f"row sums {np.round(sums, 4).tolist()}. Lemma 3 itself allows any rho, but for rho >= 1 "
+    return assume_less(
+        "rho = max_i sum_j C_ij < 1", rho, 1,
+        f"row sums {np.round(sums, 4).tolist()}. Lemma 3 itself allows any rho, but for rho >= 1 "
                "the bound rho^t >= 1 is vacuous (TV <= 1 always): those rows are reported as not applicable.")
 
 
@@ -245,7 +174,7 @@ def _lemma3_measure(inst, rng, quick, rho_scale=1.0):
     T = inst.params["horizon"]
     kappas = list(range(int(mdp.distances.max())))  # beyond the diameter nothing is outside
     n_pairs = None if inst.payload["exhaustive"] else LEMMA3_PAIRS
-    tv = np.stack([lemma3_tv(mdp, policy, i, kappas, T, n_pairs=n_pairs, rng=rng) for i in range(mdp.n)])
+    tv = np.stack([marginal_tv_sup(mdp, policy, i, kappas, T, n_pairs=n_pairs, rng=rng) for i in range(mdp.n)])
     # the sharper bound of the proof, with the (possibly scaled, to break it on purpose) C
     B = np.stack([[lemma4_bound(rho_scale * C, mdp.distances, i, k, T) for k in kappas] for i in range(mdp.n)])
     rho_ok = _lemma3_rho_assumption(inst)
@@ -295,8 +224,10 @@ def _lemma3_figure(rows, plots):
     return figs
 
 
-def make_lemma3_claim(*, rho_scale=1.0, claim_id="qu2020.lemma3"):
-    r"""The Lemma 3 claim; ``rho_scale != 1`` multiplies :math:`\rho` and :math:`C` (a wrong constant)."""
+@claim_factory(rho_scale=Fault(1.0, "multiplies rho and C in both bounds (a wrong constant)"))
+def make_lemma3_claim(*, faults, claim_id="qu2020.lemma3"):
+    r"""The Lemma 3 claim (faults: :func:`netmarl_verify.verify.with_faults`)."""
+    rho_scale = faults["rho_scale"]
     return Claim(
         id=claim_id,
         paper_file=PAPER_FILE,
@@ -325,17 +256,17 @@ def make_lemma3_claim(*, rho_scale=1.0, claim_id="qu2020.lemma3"):
 
 
 # =============================================================================== App. A.2
-#: (graph name, graph, k); the expected answers (chromatic numbers 3, 2, 4, 3) are in the tests.
+#: (name, graph label, graph, k); the expected answers (chromatic numbers 3, 2, 4, 3) are in the tests.
 def _coloring_specs(quick):
     specs = [
-        ("triangle k=2", nx.complete_graph(3), 2),
-        ("triangle k=3", nx.complete_graph(3), 3),
-        ("4-cycle k=2", nx.cycle_graph(4), 2),
-        ("K4 k=3", nx.complete_graph(4), 3),
-        ("5-cycle k=2", nx.cycle_graph(5), 2),
+        ("triangle k=2", "triangle", nx.complete_graph(3), 2),
+        ("triangle k=3", "triangle", nx.complete_graph(3), 3),
+        ("4-cycle k=2", "4-cycle", nx.cycle_graph(4), 2),
+        ("K4 k=3", "K4", nx.complete_graph(4), 3),
+        ("5-cycle k=2", "5-cycle", nx.cycle_graph(5), 2),
     ]
     if not quick:
-        specs.append(("5-cycle k=3", nx.cycle_graph(5), 3))
+        specs.append(("5-cycle k=3", "5-cycle", nx.cycle_graph(5), 3))
     return specs
 
 
@@ -424,9 +355,10 @@ def coloring_marginals(mdp, d, k):
 
 
 def _appA2_instances(quick, seed):
-    for size, (name, graph, k) in enumerate(_coloring_specs(quick)):
-        yield Instance(name=name, params={"graph": name.split(" k=")[0], "n": graph.number_of_nodes(), "k": k},
-                       payload={"graph": graph, "k": k}, size=float((2 * k) ** graph.number_of_nodes()))
+    for name, label, graph, k in _coloring_specs(quick):
+        yield Instance(name=name, params={"graph": label, "n": graph.number_of_nodes(), "k": k},
+                       payload={"graph": graph, "k": k}, size=float((2 * k) ** graph.number_of_nodes()),
+                       family="colouring")
 
 
 def _appA2_measure(inst, rng, quick, mdp_builder=envs.coloring_mdp):
@@ -473,8 +405,11 @@ def _appA2_measure(inst, rng, quick, mdp_builder=envs.coloring_mdp):
                           point={"check": "J(random policy) <= max J(colouring)", "policy": p})
 
 
-def make_appA2_claim(*, mdp_builder=envs.coloring_mdp, claim_id="qu2020.appA2"):
-    """The App. A.2 claim; `mdp_builder(graph, k)` builds the MDP (replace it to break the kernel)."""
+@claim_factory(mdp_builder=Fault(envs.coloring_mdp, "mdp_builder(graph, k) builds the colouring MDP: a builder "
+                                                  "that ignores an edge breaks the kernel"))
+def make_appA2_claim(*, faults, claim_id="qu2020.appA2"):
+    """The App. A.2 claim (faults: :func:`netmarl_verify.verify.with_faults`)."""
+    mdp_builder = faults["mdp_builder"]
     return Claim(
         id=claim_id,
         paper_file=PAPER_FILE,
@@ -527,31 +462,6 @@ def b4_profile(mdp, policy, agent, kappas, rng, evaluation):
                          evaluation=evaluation).values
 
 
-def bootstrap_rate_quantile(kappas, curves, q, n_boot, rng):
-    r"""Quantile `q` of the fitted rate of the median curve over bootstrap resamples of the rows.
-
-    Parameters
-    ----------
-    kappas : ndarray, shape (K,)
-    curves : ndarray, shape (R, K)
-        One row per random instance.
-    q : float
-    n_boot : int
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    float
-        NaN if every resample's fit is NaN.
-    """
-    R = curves.shape[0]
-    idx = rng.integers(0, R, size=(n_boot, R))
-    medians = np.median(curves[idx], axis=1)  # (n_boot, K)
-    rates = np.array([fit_exponential_rate(kappas, m) for m in medians])
-    rates = rates[np.isfinite(rates)]
-    return float(np.quantile(rates, q)) if rates.size else float("nan")
-
-
 def _figB4_instances(quick, seed):
     graphs = FIGB4_GRAPHS_QUICK if quick else FIGB4_GRAPHS
     R = FIGB4_INSTANCES_QUICK if quick else FIGB4_INSTANCES
@@ -560,7 +470,7 @@ def _figB4_instances(quick, seed):
         yield Instance(name=name, params={"n": mdp.n, "S": mdp.state_sizes[0], "A": mdp.action_sizes[0],
                                           "agent": agent, "instances": R, "samples": FIGB4_SAMPLES},
                        payload={"build": build, "agent": agent, "R": R},
-                       size=float(mdp.n_states * mdp.n_actions))
+                       size=float(mdp.n_states * mdp.n_actions), family=RANDOM)
 
 
 def _figB4_measure(inst, rng, quick, profile=b4_profile):
@@ -624,8 +534,11 @@ def _figB4_figure(rows, plots):
     return figs
 
 
-def make_figB4_claim(*, profile=b4_profile, claim_id="qu2020.figB4"):
-    """The App. B.4 claim; `profile(mdp, policy, agent, kappas, rng, evaluation)` gives the values of (4)."""
+@claim_factory(profile=Fault(b4_profile, "profile(mdp, policy, agent, kappas, rng, evaluation) gives the values "
+                                        "of (4): a profile read backwards must fail every check"))
+def make_figB4_claim(*, faults, claim_id="qu2020.figB4"):
+    """The App. B.4 claim (faults: :func:`netmarl_verify.verify.with_faults`)."""
+    profile = faults["profile"]
     return Claim(
         id=claim_id,
         paper_file=PAPER_FILE,

@@ -48,7 +48,8 @@ ratio smaller. A critic that does not converge to the target
 (plateau) gives a ratio near 1, above :math:`1.5 \cdot 64^{-a/2} = 0.48`; so does any rate
 slower than :math:`T^{-0.18}`. The assumption that makes the rate applicable is measured, not
 assumed: the exact ODE transient at :math:`T` (the augmented linear ODE above, integrated with
-:func:`scipy.linalg.expm`) must be at most 10 % of the measured error at :math:`T`, otherwise
+:func:`scipy.linalg.expm`, :func:`netmarl_verify.solvers.exact.critic_ode_transient`) must be at most
+10 % of the measured error at :math:`T`, otherwise
 the error at :math:`T` is still transient-dominated and the row is "not applicable".
 
 Power, honestly. The ratio test is weak against a *small* error in the limit: with
@@ -103,28 +104,53 @@ the :math:`\kappa = 2` rows need learning to hold.
 """
 
 import math
-import zlib
 
 import networkx as nx
 import numpy as np
-import scipy.linalg as sla
 import sympy
 from threadpoolctl import threadpool_limits
 
 from netmarl_verify import envs
 from netmarl_verify.solvers.exact import (
+    best_deterministic_policy,
     critic_approximation_error,
     critic_fixed_point,
+    critic_ode_transient,
+    critic_slowest_rate,
     decay_profile,
     ergodicity_constants,
     evaluate_policy,
-    interaction_matrix,
     policy_gradient,
-    row_sums,
     score_norm_bound,
 )
 from netmarl_verify.solvers.sampled import PowerSchedule, assumption3, frozen_policy_critic, scalable_actor_critic
-from netmarl_verify.verify import Assumption, Claim, Instance, Measurement, evaluate_bound, fit_loglog_slope, register
+from netmarl_verify.verify import (
+    Assumption,
+    Claim,
+    Fault,
+    Instance,
+    Measurement,
+    assume_in,
+    claim_factory,
+    evaluate_bound,
+    fit_loglog_slope,
+    register,
+)
+
+from ._common import (
+    COUPLED,
+    PAPER,
+    PAPER_FILE,
+    RANDOM,
+    assumption4,
+    instance_seed,
+    kappa,
+    nonnegative_rewards,
+    rbar,
+    rho,
+    theorem1_constants,
+    theorem1_gives_assumption2,
+)
 
 __all__ = [
     "THM3A_BOUND",
@@ -132,16 +158,10 @@ __all__ = [
     "CRITIC_BOUND",
     "CRITIC_ALLOWANCE",
     "SOFTMAX_SCORE_BOUND",
-    "critic_ode_transient",
-    "critic_slowest_rate",
     "make_claims",
 ]
 
-PAPER = "qu2020"
-PAPER_FILE = "qu2020_scalable_marl_average_reward.txt"
-
-# same symbol names as verify/claims/qu2020.py (keys of Measurement.values)
-rbar, rho, kappa = sympy.symbols(r"\bar{r} rho kappa", positive=True)
+# rbar, rho, kappa: the symbols of ._common, shared with .decay (keys of Measurement.values)
 mu_D = sympy.Symbol("mu_D", positive=True)
 L_sym = sympy.Symbol("L", positive=True)
 A_tol, a_pow, T_sym, T0_sym, tau0 = sympy.symbols("A a T T_0 tau", positive=True)
@@ -163,36 +183,6 @@ CRITIC_TRANSIENT_FRACTION = 0.1
 SOFTMAX_SCORE_BOUND = math.sqrt(2.0)
 
 
-def _seed_sequence(seed, name):
-    """Entropy of an instance: (seed, crc32(name)), independent of the order of instances."""
-    return np.random.SeedSequence([int(seed), zlib.crc32(name.encode("utf-8"))])
-
-
-def _theorem1(mdp):
-    r, sums = row_sums(interaction_matrix(mdp))
-    return float(r), sums
-
-
-def _thm1_assumption(r, sums):
-    return Assumption("max_i sum_j C_ij <= rho < 1 (Theorem 1, gives Assumption 2)", holds=r < 1, measured=r,
-                      required="< 1", detail=f"row sums {np.round(sums, 4).tolist()}")
-
-
-def _rewards_assumption(mdp):
-    lo = float(min(np.min(r) for r in mdp.rewards))
-    return Assumption("0 <= r_i <= rbar (Assumption 1)", holds=lo >= 0, measured=lo, required="min_i r_i >= 0",
-                      detail=f"rbar = max_i |r_i| = {mdp.reward_bound:.4g}; the lower end is what can fail")
-
-
-def _assumption4(sigma, mu, where):
-    return [
-        Assumption("sigma = min_z pi(z) > 0 (Assumption 4(a))", holds=sigma > 0, measured=sigma, required="> 0",
-                   detail=where),
-        Assumption("mu_D = ||P - 1 pi^T||_D < 1 (Assumption 4(b))", holds=mu < 1, measured=mu, required="< 1",
-                   detail=where),
-    ]
-
-
 # ============================================================================ Theorem 3(a)
 def _thm3a_instances(quick, seed):
     """Coupled paths/cycles (Theorem 1's condition by construction) and an App. B.4 random line."""
@@ -208,35 +198,31 @@ def _thm3a_instances(quick, seed):
         random_lines += [("random line n=5 (App. B.4 kernels)", nx.path_graph(5))]
     n_pol = 1 if quick else 3
     for name, graph, strength in coupled + [(nm, g, None) for nm, g in random_lines]:
-        rng = np.random.default_rng(_seed_sequence(seed, name))
+        rng = np.random.default_rng(instance_seed(seed, name))
         if strength is None:
             mdp = envs.random_networked_mdp(graph, 2, 2, rng)
         else:
             mdp = envs.coupled_networked_mdp(graph, strength, 2, 2, rng=rng)
         policies = [envs.LocalSoftmaxPolicy.random(mdp, rng) for _ in range(n_pol)]
         yield Instance(name=name, params={"n": mdp.n, "S": 2, "A": 2, "strength": strength},
-                       payload={"mdp": mdp, "policies": policies}, size=float(mdp.n_states * mdp.n_actions))
+                       payload={"mdp": mdp, "policies": policies}, size=float(mdp.n_states * mdp.n_actions),
+                       family=RANDOM if strength is None else COUPLED)
 
 
 def _thm3a_assumptions(inst):
-    mdp = inst.payload["mdp"]
-    if "_thm1" not in inst.payload:
-        inst.payload["_thm1"] = _theorem1(mdp)
-    r, sums = inst.payload["_thm1"]
-    return [_thm1_assumption(r, sums), _rewards_assumption(mdp)]
+    r, sums = theorem1_constants(inst)
+    return [theorem1_gives_assumption2(r, sums), nonnegative_rewards(inst.payload["mdp"])]
 
 
 def _thm3a_measure(inst, rng, quick, c_scale=1.0):
     mdp = inst.payload["mdp"]
-    if "_thm1" not in inst.payload:
-        inst.payload["_thm1"] = _theorem1(mdp)
-    r, _ = inst.payload["_thm1"]
+    r, _ = theorem1_constants(inst)
     rb = mdp.reward_bound
     with threadpool_limits(limits=1):  # small dense SVDs: one BLAS thread is several times faster here
         for p_idx, pol in enumerate(inst.payload["policies"]):
             ev = evaluate_policy(mdp, pol)
             erg = ergodicity_constants(mdp, pol, evaluation=ev)
-            a4 = _assumption4(erg.sigma, erg.mu_D, f"policy {p_idx}")
+            a4 = assumption4(erg.sigma, erg.mu_D, f"policy {p_idx}")
             for i in range(mdp.n):
                 ecc = int(mdp.distances[i].max())
                 prof = decay_profile(mdp, pol, i, range(ecc), method="sup", evaluation=ev)
@@ -277,48 +263,6 @@ def _thm3a_figure(rows, plots):
 
 
 # ============================================================================ Theorem 3(b)
-def critic_slowest_rate(equations):
-    r""":math:`\lambda = \min_i(-\max\operatorname{Re}\operatorname{eig} G_i)` of the averaged critic ODE."""
-    lam = np.inf
-    for eq in equations:
-        keep = np.flatnonzero(np.arange(eq.pi.size) != eq.dummy)
-        G = eq.M[np.ix_(keep, keep)] - np.diag(eq.pi[keep])
-        lam = min(lam, float(-np.linalg.eigvals(G).real.max()))
-    return lam
-
-
-def critic_ode_transient(equation, taus):
-    r"""Max-norm error of the averaged critic ODE started at :math:`\hat\mu = 0, \hat Q = 0`.
-
-    The ODE of (15)-(16) averaged over the frozen chain (module docstring), in the variables
-    :math:`(\mu - J_i, \hat Q - \hat Q_i^\theta)` on the non-dummy pairs:
-
-    .. math:: \frac{d}{d\tau}\begin{pmatrix} e_\mu \\ y \end{pmatrix} =
-              \begin{pmatrix} -1 & 0 \\ -\pi_{\hat N} & G_i \end{pmatrix}
-              \begin{pmatrix} e_\mu \\ y \end{pmatrix}, \qquad e_\mu(0) = -J_i, \ y(0) = -\hat Q_i^\theta.
-
-    Parameters
-    ----------
-    equation : CriticEquation
-        From ``critic_fixed_point(..., full_output=True)``.
-    taus : array_like
-        ODE times :math:`\tau_t = \sum_{s<t}\alpha_s`.
-
-    Returns
-    -------
-    ndarray
-        :math:`\|y(\tau)\|_\infty` at each time.
-    """
-    keep = np.flatnonzero(np.arange(equation.pi.size) != equation.dummy)
-    m = keep.size
-    H = np.zeros((m + 1, m + 1))
-    H[0, 0] = -1.0
-    H[1:, 0] = -equation.pi[keep]
-    H[1:, 1:] = equation.M[np.ix_(keep, keep)] - np.diag(equation.pi[keep])
-    x0 = np.concatenate([[-equation.J], -equation.table.reshape(-1)[keep]])
-    return np.array([float(np.abs((sla.expm(H * float(t)) @ x0)[1:]).max(initial=0.0)) for t in taus])
-
-
 def _exact_target(mdp, policy, agent, kappa_, evaluation):
     return critic_fixed_point(mdp, policy, agent, kappa_, evaluation=evaluation)
 
@@ -334,7 +278,7 @@ def _critic_instances(quick, seed):
                  ("path", 3, 1, 64, 16384, default)]
     for graph_name, n, k, B, T, alpha in specs:
         base = f"coupled {graph_name} n={n} strength=0.3"
-        rng = np.random.default_rng(_seed_sequence(seed, base))
+        rng = np.random.default_rng(instance_seed(seed, base))
         mdp = envs.coupled_networked_mdp(nx.path_graph(n), 0.3, 2, 2, rng=rng)
         pol = envs.LocalSoftmaxPolicy.random(mdp, rng)
         shift = f", alpha=(100/(100+t))^0.55" if alpha.shift != 1.0 else ""
@@ -342,7 +286,7 @@ def _critic_instances(quick, seed):
                        params={"n": n, "kappa": k, "B": B, "T": T, "alpha_power": alpha.power,
                                "alpha_shift": alpha.shift},
                        payload={"mdp": mdp, "policy": pol, "kappa": k, "B": B, "T": T, "alpha": alpha},
-                       size=float(mdp.n_states * mdp.n_actions))
+                       size=float(mdp.n_states * mdp.n_actions), family=COUPLED)
 
 
 def _critic_assumptions(inst):
@@ -352,10 +296,10 @@ def _critic_assumptions(inst):
     alpha = inst.payload["alpha"]
     p = alpha.power
     return [
-        Assumption("alpha square summable, not summable, non-increasing (Assumption 3, critic part)",
-                   holds=0.5 < p <= 1, measured=p, required="power in (1/2, 1]",
-                   detail=f"alpha_t = {alpha.scale:.4g}/({alpha.shift:g}+t)^{p}; the actor is frozen (eta = 0)"),
-        *_assumption4(erg.sigma, erg.mu_D, "frozen policy"),
+        assume_in("alpha square summable, not summable, non-increasing (Assumption 3, critic part)", p, 0.5, 1,
+                  f"alpha_t = {alpha.scale:.4g}/({alpha.shift:g}+t)^{p}; the actor is frozen (eta = 0)",
+                  required="power in (1/2, 1]"),
+        *assumption4(erg.sigma, erg.mu_D, "frozen policy"),
     ]
 
 
@@ -449,32 +393,15 @@ def _critic_figure(rows, plots):
 
 
 # ============================================================================ Theorem 2
-def _deterministic_best(mdp):
-    """Best average reward over deterministic local policies (exhaustive; small instances only)."""
-    import itertools
-
-    shapes = [(mdp.state_sizes[i], mdp.action_sizes[i]) for i in range(mdp.n)]
-    choices = [list(itertools.product(range(A), repeat=S)) for S, A in shapes]
-    best = -np.inf
-    for combo in itertools.product(*choices):
-        logits = []
-        for (S, A), acts in zip(shapes, combo):
-            t = np.full((S, A), -60.0)
-            t[np.arange(S), list(acts)] = 0.0
-            logits.append(t)
-        best = max(best, evaluate_policy(mdp, envs.LocalSoftmaxPolicy(logits)).J)
-    return float(best)
-
-
 def _thm2_instances(quick, seed):
     name = "coupled path n=4 strength=0.1"
-    rng = np.random.default_rng(_seed_sequence(seed, name))
+    rng = np.random.default_rng(instance_seed(seed, name))
     mdp = envs.coupled_networked_mdp(nx.path_graph(4), 0.1, 2, 2, rng=rng)
     settings = dict(B=4, T=4096, rescale=(True,), kappas=(0, 1, 2)) if quick else \
         dict(B=16, T=32768, rescale=(True, False), kappas=(0, 1, 2))
     yield Instance(name=name, params={"n": 4, "S": 2, "A": 2, "strength": 0.1, "B": settings["B"],
                                       "T": settings["T"]},
-                   payload={"mdp": mdp, **settings}, size=float(mdp.n_states * mdp.n_actions))
+                   payload={"mdp": mdp, **settings}, size=float(mdp.n_states * mdp.n_actions), family=COUPLED)
 
 
 #: Step sizes of the Theorem 2 runs: alpha the default, eta 100/(1+t)^0.9 (Assumption 3 holds, d > 2.86).
@@ -484,13 +411,11 @@ THM2_ETA = PowerSchedule(100.0, 0.9)
 
 def _thm2_assumptions(inst):
     mdp = inst.payload["mdp"]
-    if "_thm1" not in inst.payload:
-        inst.payload["_thm1"] = _theorem1(mdp)
-    r, sums = inst.payload["_thm1"]
+    r, sums = theorem1_constants(inst)
     ok3, why3 = assumption3(THM2_ALPHA, THM2_ETA)
     return [
-        _rewards_assumption(mdp),
-        _thm1_assumption(r, sums),
+        nonnegative_rewards(mdp),
+        theorem1_gives_assumption2(r, sums),
         Assumption("step sizes (Assumption 3)", holds=bool(ok3), required="1/2 < p_alpha < p_eta <= 1",
                    detail=f"alpha_t = 1/(1+t)^0.55, eta_t = 100/(1+t)^0.9: {why3}"),
         Assumption("score bounded and Lipschitz, grad J Lipschitz (Assumption 5)", holds=True,
@@ -503,9 +428,7 @@ def _thm2_assumptions(inst):
 def _thm2_measure(inst, rng, quick, c_scale=1.0):
     mdp = inst.payload["mdp"]
     B, T = inst.payload["B"], inst.payload["T"]
-    if "_thm1" not in inst.payload:
-        inst.payload["_thm1"] = _theorem1(mdp)
-    r, _ = inst.payload["_thm1"]
+    r, _ = theorem1_constants(inst)
     L_val = SOFTMAX_SCORE_BOUND * math.sqrt(mdp.n)
     checkpoints = np.union1d([0], np.unique(np.geomspace(1, T, 10 if quick else 14).round().astype(np.int64)))
 
@@ -524,7 +447,7 @@ def _thm2_measure(inst, rng, quick, c_scale=1.0):
         return out
 
     with threadpool_limits(limits=1):
-        J_best = _deterministic_best(mdp)
+        J_best = best_deterministic_policy(mdp).value
         for rescale in inst.payload["rescale"]:
             for k in inst.payload["kappas"]:
                 res = scalable_actor_critic(mdp, k, T, batch=B, alpha=THM2_ALPHA, eta=THM2_ETA, rescale=rescale,
@@ -553,7 +476,7 @@ def _thm2_measure(inst, rng, quick, c_scale=1.0):
                            "J_final_mean": float(J_final.mean()), "J_best_deterministic": J_best,
                            "assumption3": res.assumption3[1],
                            "curves": {"iterations": its.tolist(), "grad_runs": G.tolist()}},
-                    assumptions=_assumption4(sigma_min, mu_max, "min sigma / max mu_D over every run and checkpoint"))
+                    assumptions=assumption4(sigma_min, mu_max, "min sigma / max mu_D over every run and checkpoint"))
 
 
 def _thm2_figure(rows, plots):
@@ -603,21 +526,16 @@ def _thm2_figure(rows, plots):
 
 
 # ============================================================================ claims
-def make_claims(c_scale=1.0, critic_target=None, critic_env=None):
-    """Build the three claims.
-
-    Parameters
-    ----------
-    c_scale : float
-        Multiplies :math:`\\bar r` in the bounds of ``thm3a`` and ``thm2`` (a wrong constant).
-    critic_target : callable, optional
-        ``critic_target(mdp, policy, agent, kappa, evaluation) -> table`` the critic iterates are
-        compared with in ``qu2020.critic``; default the exact fixed point (a wrong target shows the
-        check failing).
-    critic_env : callable, optional
-        ``critic_env(mdp) -> env`` the critic is run on in ``qu2020.critic`` (default the model
-        itself; an environment that does not match the model shows the slope check failing).
-    """
+@claim_factory(
+    c_scale=Fault(1.0, "multiplies rbar in the bounds of thm3a and thm2 (a wrong constant)"),
+    critic_target=Fault(None, "critic_target(mdp, policy, agent, kappa, evaluation) -> table the critic iterates "
+                              "are compared with in qu2020.critic (default the exact fixed point): a wrong target"),
+    critic_env=Fault(None, "critic_env(mdp) -> env the critic of qu2020.critic runs on (default the model "
+                           "itself): an environment that does not match the model fails the slope check"),
+)
+def make_claims(*, faults):
+    """Build the three claims (faults: :func:`netmarl_verify.verify.with_faults`)."""
+    c_scale, critic_target, critic_env = faults["c_scale"], faults["critic_target"], faults["critic_env"]
     target = _exact_target if critic_target is None else critic_target
     return [
         Claim(id="qu2020.thm3a", paper=PAPER, paper_file=PAPER_FILE, source="Theorem 3(a), eq. (13) (App. C)",
@@ -650,7 +568,7 @@ def make_claims(c_scale=1.0, critic_target=None, critic_env=None):
               measure=lambda inst, rng, quick: _critic_measure(inst, rng, quick, target, critic_env),
               instances=_critic_instances, figure=_critic_figure,
               notes="Derivation of the criterion and of the allowance in the module docstring "
-                    "(verify/claims/qu2020_sac.py). E(t) is the mean over B independent runs of the max-norm "
+                    "(verify/claims/qu2020/sac.py). E(t) is the mean over B independent runs of the max-norm "
                     "error over agents and table entries, at log-spaced checkpoints; extra.ratio_se is its "
                     "delta-method standard error, extra.ratio_z the distance to the asymptotic prediction in "
                     "standard errors. The slope row has bound 0 (the claimed slope -a/2 is drawn in the figure "

@@ -27,20 +27,33 @@ from netmarl_verify import envs
 from netmarl_verify.solvers.exact import (
     decay_profile,
     evaluate_policy,
-    interaction_matrix,
     policy_gradient,
     q_table,
-    row_sums,
     score_norm_bound,
     truncated_gradient,
     truncated_q,
 )
-from netmarl_verify.verify import Assumption, Claim, Instance, Measurement, register
+from netmarl_verify.verify import Claim, Fault, Instance, Measurement, assume_at_most, claim_factory, register
 
-PAPER = "qu2020"
-PAPER_FILE = "qu2020_scalable_marl_average_reward.txt"
+from ._common import (
+    COPY_CHAIN,
+    COUPLED,
+    PAPER,
+    PAPER_FILE,
+    RANDOM,
+    SIGNED_COPY_CHAIN,
+    family_map,
+    kappa,
+    rbar,
+    rbar_by_construction,
+    rho,
+    theorem1_assumption,
+    theorem1_constants,
+)
 
-rbar, rho, kappa, gamma, c, L = sympy.symbols(r"\bar{r} rho kappa gamma c L_i", positive=True)
+__all__ = ["THM1_BOUND", "COR1_BOUND", "LEMMA2A_BOUND", "LEMMA2B_BOUND", "make_claims"]
+
+gamma, c, L = sympy.symbols("gamma c L_i", positive=True)
 
 THM1_BOUND = rbar / (1 - rho) * rho ** (kappa + 1)
 COR1_BOUND = rbar / (1 - gamma * rho) * (gamma * rho) ** (kappa + 1)
@@ -50,65 +63,71 @@ RBAR = rbar.name
 
 
 # ----------------------------------------------------------------------------- instances
-def _decay_instances(quick, seed, actions=1):
-    """Instances for the decay claims: tight, signed-tight, tunable, and random (B.4-like)."""
-    rng = np.random.default_rng(seed)
+def _decay_specs(quick, rng, actions=1):
+    """(name, family, graph, build()) of the decay instances; `build` draws from `rng` when called.
+
+    Known wart (``_common``): every random instance, and every policy, is drawn from the one
+    sequential `rng`, in this order; reordering the list changes the instances. ``graph`` is the
+    ``param.graph`` recorded in the rows (for the 2x3 grid, the whole name: historic value).
+    """
     specs = [
-        ("copy-chain n=4 rho=0.6 r in {0,1}", lambda: envs.copy_chain_mdp(4, 0.6, action_size=actions)),
-        ("copy-chain n=4 rho=0.6 r in {-1,1}", lambda: envs.copy_chain_mdp(4, 0.6, signed=True, action_size=actions)),
-        ("coupled path n=4 strength=0.3",
+        ("copy-chain n=4 rho=0.6 r in {0,1}", COPY_CHAIN, "copy-chain",
+         lambda: envs.copy_chain_mdp(4, 0.6, action_size=actions)),
+        ("copy-chain n=4 rho=0.6 r in {-1,1}", SIGNED_COPY_CHAIN, "copy-chain",
+         lambda: envs.copy_chain_mdp(4, 0.6, signed=True, action_size=actions)),
+        ("coupled path n=4 strength=0.3", COUPLED, "coupled path",
          lambda: envs.coupled_networked_mdp(nx.path_graph(4), 0.3, 2, 2, rng=rng.integers(2**32))),
-        ("random line n=4 (App. B.4 kernels)", lambda: envs.random_networked_mdp(nx.path_graph(4), 2, 2,
-                                                                                 rng.integers(2**32))),
+        ("random line n=4 (App. B.4 kernels)", RANDOM, "random line",
+         lambda: envs.random_networked_mdp(nx.path_graph(4), 2, 2, rng.integers(2**32))),
     ]
     if not quick:
         specs += [
-            ("copy-chain n=6 rho=0.3 r in {0,1}", lambda: envs.copy_chain_mdp(6, 0.3, action_size=actions)),
-            ("copy-chain n=6 rho=0.85 r in {0,1}", lambda: envs.copy_chain_mdp(6, 0.85, action_size=actions)),
-            ("coupled path n=6 strength=0.3",
+            ("copy-chain n=6 rho=0.3 r in {0,1}", COPY_CHAIN, "copy-chain",
+             lambda: envs.copy_chain_mdp(6, 0.3, action_size=actions)),
+            ("copy-chain n=6 rho=0.85 r in {0,1}", COPY_CHAIN, "copy-chain",
+             lambda: envs.copy_chain_mdp(6, 0.85, action_size=actions)),
+            ("coupled path n=6 strength=0.3", COUPLED, "coupled path",
              lambda: envs.coupled_networked_mdp(nx.path_graph(6), 0.3, 2, 2, rng=rng.integers(2**32))),
-            ("coupled cycle n=5 strength=0.25",
+            ("coupled cycle n=5 strength=0.25", COUPLED, "coupled cycle",
              lambda: envs.coupled_networked_mdp(nx.cycle_graph(5), 0.25, 2, 2, rng=rng.integers(2**32))),
-            ("coupled grid 2x3 strength=0.2",
+            ("coupled grid 2x3 strength=0.2", COUPLED, "coupled grid 2x3 strength=0.2",
              lambda: envs.coupled_networked_mdp(envs.grid_graph(2, 3), 0.2, 2, 2, rng=rng.integers(2**32))),
-            ("coupled path n=6 strength=0.6 (condition fails)",
+            ("coupled path n=6 strength=0.6 (condition fails)", COUPLED, "coupled path",
              lambda: envs.coupled_networked_mdp(nx.path_graph(6), 0.6, 2, 2, rng=rng.integers(2**32))),
-            ("random line n=6 (App. B.4 kernels)",
+            ("random line n=6 (App. B.4 kernels)", RANDOM, "random line",
              lambda: envs.random_networked_mdp(nx.path_graph(6), 2, 2, rng.integers(2**32))),
         ]
-    for name, build in specs:
+    return specs
+
+
+#: ``{instance name: family}`` of every decay instance (the figures select on it).
+DECAY_FAMILIES = family_map(_decay_specs(False, None))
+
+
+def _decay_instances(quick, seed, actions=1):
+    """Instances for the decay claims: tight, signed-tight, tunable, and random (B.4-like)."""
+    rng = np.random.default_rng(seed)  # one sequential stream: the known wart of _common
+    for name, family, graph, build in _decay_specs(quick, rng, actions):
         mdp = build()
         n_pol = 1 if quick else 3
         policies = [envs.LocalSoftmaxPolicy.random(mdp, rng.integers(2**32)) for _ in range(n_pol)]
         yield Instance(name=name, params={"n": mdp.n, "S": mdp.state_sizes[0], "A": mdp.action_sizes[0],
-                                          "graph": _graph_name(name)},
-                       payload={"mdp": mdp, "policies": policies}, size=float(mdp.n_states * mdp.n_actions))
-
-
-def _graph_name(name):
-    return name.split(" n=")[0] if " n=" in name else name
+                                          "graph": graph},
+                       payload={"mdp": mdp, "policies": policies}, size=float(mdp.n_states * mdp.n_actions),
+                       family=family)
 
 
 def _interaction(inst, override=None):
-    """(rho, per-agent row sums, rbar), cached on the instance payload."""
+    """(rho, per-agent row sums, rbar), cached on the instance payload (of `override` when given)."""
     mdp = inst.payload["mdp"] if override is None else override
-    key = "_interaction" if override is None else "_interaction_override"
-    if key not in inst.payload:
-        C = interaction_matrix(mdp)
-        r, sums = row_sums(C)
-        inst.payload[key] = (r, sums, mdp.reward_bound)
-    return inst.payload[key]
+    key = "_theorem1" if override is None else "_theorem1_override"
+    r, sums = theorem1_constants(inst, mdp, key)
+    return r, sums, mdp.reward_bound
 
 
 def _thm1_assumptions(inst):
     r, sums, rb = _interaction(inst)
-    worst = int(np.argmax(sums))
-    return [
-        Assumption("max_i sum_j C_ij <= rho < 1 (Theorem 1)", holds=r < 1, measured=r, required="< 1",
-                   detail=f"row sums {np.round(sums, 4).tolist()}; largest at agent {worst}"),
-        Assumption("|r_i| <= rbar", holds=True, measured=rb, required="rbar = max_i |r_i|",
-                   detail="rbar is measured as the largest |r_i|, so this holds by construction"),
-    ]
+    return [theorem1_assumption(r, sums), rbar_by_construction(rb)]
 
 
 def _agents(mdp, quick):
@@ -139,7 +158,8 @@ def _decay_figure(rows, plots, title_prefix):
     decay_plot = plots.decay_plot
 
     figs = []
-    ok = rows[rows["instance"].str.contains("copy-chain|coupled", regex=True)]
+    families = rows["instance"].map(DECAY_FAMILIES)
+    ok = rows[families.isin([COPY_CHAIN, SIGNED_COPY_CHAIN, COUPLED])]
     for name in ok["instance"].unique()[:4]:
         sub = ok[(ok["instance"] == name) & (ok["point.i"] == 0) & (ok["point.policy"] == 0)]
         if "point.gamma" in sub and sub["point.gamma"].notna().any():
@@ -182,9 +202,9 @@ def _lemma2a_measure(inst, rng, quick, c_scale=1.0):
         ev = evaluate_policy(mdp, pol)
         for i in _agents(mdp, quick):
             ratio = _decay_holds(mdp, pol, ev, i, c_val, r) if r < 1 else np.inf
-            decay_ok = Assumption("(c, rho) decay holds (measured, Definition 1)", holds=ratio <= 1 + 1e-9,
-                                  measured=ratio, required="max_k sup(k) / (c rho^(k+1)) <= 1",
-                                  detail="c = rbar/(1-rho) from Theorem 1")
+            decay_ok = assume_at_most("(c, rho) decay holds (measured, Definition 1)", ratio, 1,
+                                      "c = rbar/(1-rho) from Theorem 1", slack=1e-9,
+                                      required="max_k sup(k) / (c rho^(k+1)) <= 1")
             Q = q_table(mdp, pol, i, evaluation=ev)
             n = mdp.n
             for k in range(int(mdp.distances[i].max())):
@@ -210,8 +230,8 @@ def _lemma2b_measure(inst, rng, quick, c_scale=1.0):
         grad = policy_gradient(mdp, pol, evaluation=ev)
         for i in _agents(mdp, quick):
             ratio = max(_decay_holds(mdp, pol, ev, j, c_val, r) for j in range(mdp.n)) if r < 1 else np.inf
-            decay_ok = Assumption("(c, rho) decay holds for every agent (measured)", holds=ratio <= 1 + 1e-9,
-                                  measured=ratio, required="<= 1", detail="c = rbar/(1-rho) from Theorem 1")
+            decay_ok = assume_at_most("(c, rho) decay holds for every agent (measured)", ratio, 1,
+                                      "c = rbar/(1-rho) from Theorem 1", slack=1e-9)
             Li = score_norm_bound(pol, i)
             for k in range(int(mdp.distances[i].max())):
                 for wname in ("uniform", "stationary"):
@@ -244,8 +264,14 @@ def _lemma2_figure(rows, plots, title):
 
 
 # ----------------------------------------------------------------------------- claims
-def make_claims(c_scale=1.0, rho_override=None):
-    """Build the four claims; ``c_scale``/``rho_override`` exist to show the checks can fail."""
+@claim_factory(
+    c_scale=Fault(1.0, "multiplies rbar (thm1, cor1) or c (lemma2a, lemma2b) in the bound: a wrong constant"),
+    rho_override=Fault(None, "an MDP whose Theorem 1 rho and rbar replace the instance's in thm1 and cor1: "
+                             "a constant measured on the wrong kernel"),
+)
+def make_claims(*, faults):
+    """Build the four claims (faults: :func:`netmarl_verify.verify.with_faults`)."""
+    c_scale, rho_override = faults["c_scale"], faults["rho_override"]
     quick_gammas = (0.5, 0.9)
 
     def thm1_measure(inst, rng, quick):
@@ -255,11 +281,10 @@ def make_claims(c_scale=1.0, rho_override=None):
         return _decay_measure(inst, rng, quick, list(quick_gammas), c_scale, rho_override)
 
     def lemma2a_instances(quick, seed):
-        return (x for x in _decay_instances(quick, seed) if "random" not in x.name or not quick)
+        return (x for x in _decay_instances(quick, seed) if x.family != RANDOM or not quick)
 
     def lemma2b_instances(quick, seed):
-        return (x for x in _decay_instances(quick, seed, actions=2) if "copy-chain" not in x.name or
-                "{0,1}" in x.name)
+        return (x for x in _decay_instances(quick, seed, actions=2) if x.family != SIGNED_COPY_CHAIN)
 
     return [
         Claim(id="qu2020.thm1", paper=PAPER, paper_file=PAPER_FILE, source="Theorem 1 (§3.1), Definition 1 eq. (4)",
