@@ -13,6 +13,8 @@ reports
     Markdown, self-contained HTML and CSV reports with figures.
 testing
     Assertions for regression-testing your own algorithms against exact answers.
+errors
+    Every error class of the package; all derive from ``NetmarlError``.
 
 The command line is ``netmarl-verify`` (or ``python -m netmarl_verify``).
 

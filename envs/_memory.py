@@ -9,10 +9,12 @@ The budget is the smaller of
 
 import os
 
+from ._errors import NetmarlError
+
 __all__ = ["MemoryBudgetError", "memory_budget", "check_memory", "format_bytes"]
 
 
-class MemoryBudgetError(MemoryError):
+class MemoryBudgetError(NetmarlError, MemoryError):
     """A table would not fit in the memory budget; nothing was allocated."""
 
 

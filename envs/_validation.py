@@ -6,6 +6,8 @@ user who built a kernel by hand can find the wrong entry without re-deriving it.
 
 import numpy as np
 
+from ._errors import NetmarlError
+
 __all__ = [
     "ModelValidationError",
     "ShapeError",
@@ -21,7 +23,7 @@ __all__ = [
 ROW_SUM_ATOL = 1e-12
 
 
-class ModelValidationError(ValueError):
+class ModelValidationError(NetmarlError, ValueError):
     """Base class: a model's input arrays are inconsistent with its definition."""
 
 

@@ -19,6 +19,8 @@ import datetime
 import json
 from pathlib import Path
 
+from netmarl_verify.envs._errors import NetmarlError
+
 __all__ = ["MANIFEST", "ReportFolderError", "check_report_folder", "clear_report_folder", "write_manifest"]
 
 #: File name of the manifest in the output folder.
@@ -26,7 +28,7 @@ MANIFEST = "netmarl-verify-manifest.json"
 _FORMAT = 1
 
 
-class ReportFolderError(Exception):
+class ReportFolderError(NetmarlError):
     """The output folder holds files that are not a report written by netmarl-verify."""
 
 

@@ -25,6 +25,8 @@ from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.mathtext import MathTextParser
 
+from netmarl_verify.envs._errors import NetmarlError
+
 __all__ = ["to_mathtext", "formula_svg", "MathRenderError", "ID_PLACEHOLDER"]
 
 #: Font size of display formulas (points).
@@ -35,7 +37,7 @@ ID_PLACEHOLDER = "@MATHID@"
 _RC = {"mathtext.fontset": "cm", "svg.fonttype": "path", "svg.hashsalt": "netmarl-verify"}
 
 
-class MathRenderError(ValueError):
+class MathRenderError(NetmarlError, ValueError):
     """A formula mathtext cannot typeset (the message says why)."""
 
 

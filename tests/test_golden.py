@@ -73,6 +73,7 @@ def recorded_rows():
     return _golden.load_rows()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", _golden.SEEDS)
 def test_qu2020_quick_rows_are_unchanged(seed, recorded_rows):
     from netmarl_verify.verify import run

@@ -62,10 +62,9 @@ def run_exact_case(n, backend, threads, seed=0, n_pairs=1000):
         t2 = time.perf_counter()
         grad = policy_gradient(mdp, pol, evaluation=ev)
         t3 = time.perf_counter()
-        from netmarl_verify.solvers.exact._markov import choose_backend
-        from netmarl_verify.solvers.exact._model import as_model
+        from netmarl_verify.solvers.exact import as_model, choose_backend
 
-        auto = choose_backend(as_model(mdp, pol), "auto")
+        auto = choose_backend(as_model(mdp, pol), "auto").name
     return {
         "case": "exact",
         "n": n,

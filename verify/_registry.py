@@ -23,6 +23,8 @@ hold claims apart from the default registry.
 import importlib
 import os
 
+from netmarl_verify.envs._errors import NetmarlError
+
 from ._claims import Claim
 
 __all__ = [
@@ -43,7 +45,7 @@ __all__ = [
 EXTRA_CLAIMS_ENV = "NETMARL_VERIFY_EXTRA_CLAIMS"
 
 
-class UnknownClaimError(LookupError):
+class UnknownClaimError(NetmarlError, LookupError):
     """No claim or paper with that id."""
 
     def __str__(self):  # LookupError quotes a single argument with repr(); keep the message readable

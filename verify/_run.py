@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from netmarl_verify.envs._errors import NetmarlError
+
 from ._claims import (
     HOLDS,
     NOT_APPLICABLE,
@@ -78,7 +80,7 @@ CORE_COLUMNS = [
 
 
 
-class ClaimError(RuntimeError):
+class ClaimError(NetmarlError, RuntimeError):
     """A claim's code failed on an instance (the message names the claim, instance and seed)."""
 
 

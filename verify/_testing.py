@@ -47,6 +47,7 @@ import numpy as np
 from scipy import stats
 
 from netmarl_verify.envs import NetworkedMDP, TabularMDP
+from netmarl_verify.envs._errors import NetmarlError
 from netmarl_verify.solvers.exact import evaluate_policy, policy_gradient
 
 from ._fit import fit_loglog_slope
@@ -67,7 +68,7 @@ __all__ = [
 ]
 
 
-class VerificationAssertionError(AssertionError):
+class VerificationAssertionError(NetmarlError, AssertionError):
     """Base class of the failures of :mod:`netmarl_verify.testing`; an :class:`AssertionError`."""
 
 

@@ -1,5 +1,7 @@
 """Exceptions raised by the exact solvers."""
 
+from netmarl_verify.envs._errors import NetmarlError, NumericalError
+
 __all__ = [
     "MultipleRecurrentClassesError",
     "PeriodicChainError",
@@ -9,7 +11,7 @@ __all__ = [
 ]
 
 
-class MultipleRecurrentClassesError(ValueError):
+class MultipleRecurrentClassesError(NetmarlError, ValueError):
     """The Markov chain under the policy has more than one recurrent class.
 
     Its stationary distribution is not unique, so neither J(θ) nor the differential
@@ -17,7 +19,7 @@ class MultipleRecurrentClassesError(ValueError):
     """
 
 
-class PeriodicChainError(ValueError):
+class PeriodicChainError(NetmarlError, ValueError):
     """The recurrent class is periodic, so the sum in qu2020 eq. (3) does not converge.
 
     The stationary distribution is still unique; pass ``periodic="cesaro"`` to get the
@@ -25,11 +27,11 @@ class PeriodicChainError(ValueError):
     """
 
 
-class SolverAccuracyError(ArithmeticError):
+class SolverAccuracyError(NumericalError):
     """A linear solve's residual certificate exceeds its tolerance."""
 
 
-class UnidentifiedFixedPointError(ValueError):
+class UnidentifiedFixedPointError(NetmarlError, ValueError):
     """Some neighbourhood pair has stationary probability zero (Assumption 4(a) fails).
 
     Its row of the averaged critic equation is identically zero, so the fixed point is not unique
@@ -37,7 +39,7 @@ class UnidentifiedFixedPointError(ValueError):
     """
 
 
-class ContractionLimitError(ValueError):
+class ContractionLimitError(NetmarlError, ValueError):
     """A tensor contraction would involve more agents than :data:`._contract.MAX_AGENTS`.
 
     :func:`numpy.einsum` has 52 axis labels; see :mod:`._contract` for the one limit.

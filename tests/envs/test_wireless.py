@@ -320,13 +320,6 @@ def test_batch_simulator_matches_networked_mdp_step_one_step():
         assert_allclose(r2[0], [mdp.rewards[i][tuple(s) + tuple(a)] for i in range(4)])
 
 
-def _stationary(P):
-    w, v = np.linalg.eig(P.T)
-    k = np.argmin(np.abs(w - 1))
-    d = np.real(v[:, k])
-    return d / d.sum()
-
-
 def test_rollouts_agree_with_each_other_and_with_the_exact_average_reward():
     """Wireless simulator, NetworkedMDP.step and the exact J of the exact model (2 x 2, ALOHA).
 

@@ -68,6 +68,7 @@ def test_collisions_keep_next_states_correlated(collision_case):
     assert law[np.ix_(fail, ok)].sum() == 0.0 and law[np.ix_(ok, fail)].sum() == 0.0  # a product would give 3/16 each
 
 
+@pytest.mark.slow
 def test_two_by_three_matches_simulation():
     net = WirelessNetwork(2, 3, seed=0)
     pol = net.aloha_policy(0.5)

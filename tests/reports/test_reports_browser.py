@@ -151,6 +151,7 @@ def _check_page(driver, path):
     return facts
 
 
+@pytest.mark.slow
 def test_reports_in_headless_chromium(browser, qu2020_report):
     started = time.perf_counter()
     index = qu2020_report / "index.html"

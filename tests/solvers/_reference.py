@@ -41,6 +41,8 @@ __all__ = [
     "joint_tables",
     "policy_table",
     "markov_chain",
+    "all_pairs",
+    "state_action_chain",
     "stationary",
     "bias",
     "average_reward",
@@ -87,6 +89,32 @@ def markov_chain(P, R, pi):
             P_pi[s] += pi[s, a] * P[s, a]
             r_pi[s] += pi[s, a] * R[s, a]
     return P_pi, r_pi
+
+
+def all_pairs(mdp):
+    """Every (state, action) pair in the solver's input format, row-major in (s, a).
+
+    Local tuples ``(states (m, n), actions (m, n))`` for a :class:`~envs.NetworkedMDP`, flat
+    indices for a :class:`~envs.TabularMDP`; ``m = n_states * n_actions``.
+    """
+    if isinstance(mdp, NetworkedMDP):
+        S, A = mdp.state_tuples(), mdp.action_tuples()
+        return np.repeat(S, len(A), axis=0), np.tile(A, (len(S), 1))
+    return np.repeat(np.arange(mdp.n_states), mdp.n_actions), np.tile(np.arange(mdp.n_actions), mdp.n_states)
+
+
+def state_action_chain(mdp, policy):
+    """The joint state-action chain of a :class:`~envs.NetworkedMDP` under a product policy.
+
+    Returns ``(P_z, r_z, pi)``: ``P_z[(s, a), (s', a')] = P(s'|s, a) pi(a'|s')`` (pairs row-major
+    in (s, a), as :func:`all_pairs`), the global reward ``r_z[(s, a)] = R(s, a)`` and the joint
+    policy table ``pi[s, a]``. Its stationary law (:func:`stationary`) is ``d(s) pi(a|s)``.
+    """
+    T = mdp.to_tabular()
+    pi = policy.joint_table(mdp)
+    nS, nA = pi.shape
+    Pz = (T.P[:, :, :, None] * pi[None, None, :, :]).reshape(nS * nA, nS * nA)
+    return Pz, T.R.reshape(-1), pi
 
 
 # ---------------------------------------------------------------------------- average reward

@@ -1,7 +1,7 @@
 """The critic's fixed point (qu2020 Alg. 1 line 6, App. C) and Assumption 4's constants.
 
-Every quantity is compared with a brute-force route on the joint state-action chain built here
-from ``to_tabular`` (numpy only, independent of ``solvers.exact._critic``):
+Every quantity is compared with a brute-force route on the joint state-action chain built from
+``to_tabular`` by ``_reference.state_action_chain`` (numpy only, independent of ``solvers.exact._critic``):
 P_z[(s,a),(s',a')] = P(s'|s,a) pi(a'|s'), its stationary law by an eigenvector, the feature
 matrix Phi (one-hot of z_N) and M = Phi^T D P_z Phi (qu2020 eq. (24)). Tolerance 1e-10/1e-12:
 direct linear algebra on <= 128 pairs.
@@ -19,6 +19,7 @@ import pytest
 import scipy.linalg as sla
 from numpy.testing import assert_allclose
 
+import _reference as ref
 from netmarl_verify import envs
 from netmarl_verify.envs import MemoryBudgetError
 from netmarl_verify.solvers.exact import (
@@ -35,22 +36,15 @@ FORMS = list(itertools.product(["local", "neighbourhood"], ["local", "neighbourh
 
 # ---------------------------------------------------------------------------- brute force
 def _z_chain(mdp, policy):
-    T = mdp.to_tabular()
-    pi = policy.joint_table(mdp)
-    nS, nA = pi.shape
-    Pz = (T.P[:, :, :, None] * pi[None, None, :, :]).reshape(nS * nA, nS * nA)
-    w, v = np.linalg.eig(Pz.T)
-    k = np.argmin(np.abs(w - 1))
-    assert np.sort(np.abs(w - 1))[1] > 1e-8  # eigenvalue 1 is simple: the stationary law is unique
-    p = np.real(v[:, k])
-    return Pz, p / p.sum()
+    """P_z and its stationary law (``ref.stationary`` refuses unless eigenvalue 1 is simple)."""
+    Pz, _, _ = ref.state_action_chain(mdp, policy)
+    return Pz, ref.stationary(Pz)
 
 
 def _features(mdp, agent, kappa):
     N = list(mdp.kappa_hop(agent, kappa))
     shape = tuple(mdp.state_sizes[j] for j in N) + tuple(mdp.action_sizes[j] for j in N)
-    st = mdp.state_tuples(np.repeat(np.arange(mdp.n_states), mdp.n_actions))
-    ac = mdp.action_tuples(np.tile(np.arange(mdp.n_actions), mdp.n_states))
+    st, ac = ref.all_pairs(mdp)
     zN = np.ravel_multi_index(tuple(st[:, N].T) + tuple(ac[:, N].T), shape)
     Phi = np.zeros((zN.size, int(np.prod(shape))))
     Phi[np.arange(zN.size), zN] = 1.0

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+import _reference as ref
 from netmarl_verify import envs
 from netmarl_verify.solvers.exact import (
     agent_marginals,
@@ -39,17 +40,11 @@ def _instance(tf, rf, seed=3, graph=None):
     return mdp, envs.LocalSoftmaxPolicy.random(mdp, seed + 100)
 
 
-def _all_pairs(mdp):
-    S = np.repeat(np.arange(mdp.n_states), mdp.n_actions)
-    A = np.tile(np.arange(mdp.n_actions), mdp.n_states)
-    return mdp.state_tuples(S), mdp.action_tuples(A)
-
-
 @pytest.mark.parametrize("tf,rf", FORMS)
 @pytest.mark.parametrize("gamma", [None, 0.7])
 def test_q_table_matches_pairwise_q(tf, rf, gamma):
     mdp, pol = _instance(tf, rf)
-    st, ac = _all_pairs(mdp)
+    st, ac = ref.all_pairs(mdp)
     for i in range(mdp.n):
         Qt = q_table(mdp, pol, i, gamma).reshape(mdp.n_states, mdp.n_actions)
         Qp = q_function(mdp, pol, st, ac, agent=i, gamma=gamma).reshape(mdp.n_states, mdp.n_actions)
@@ -96,7 +91,7 @@ def test_decay_sup_by_brute_force_and_search_is_a_lower_bound(tf, rf):
     mdp, pol = _instance(tf, rf)
     i = 0
     Q = q_table(mdp, pol, i)
-    st, ac = _all_pairs(mdp)
+    st, ac = ref.all_pairs(mdp)
     flatQ = Q.reshape(-1)
     prof = decay_profile(mdp, pol, i, range(mdp.n), method="sup")
     search = decay_profile(mdp, pol, i, range(mdp.n), method="search", rng=0)
@@ -137,7 +132,7 @@ def test_truncated_gradient_by_brute_force_sum():
     """Eq. (7) as an explicit sum over all (s, a) of the joint stationary distribution."""
     mdp, pol = _instance("local", "local")
     ev = evaluate_policy(mdp, pol)
-    st, ac = _all_pairs(mdp)
+    st, ac = ref.all_pairs(mdp)
     pi_joint = pol.joint_table(mdp).reshape(-1)
     d = np.repeat(ev.stationary, mdp.n_actions)
     z = pol.probabilities()

@@ -138,16 +138,8 @@ def reference(kind, key):
     return out
 
 
-def all_pairs(mdp):
-    """Every (state, action) pair in the solver's input format, row-major in (s, a)."""
-    if isinstance(mdp, NetworkedMDP):
-        S, A = mdp.state_tuples(), mdp.action_tuples()
-        return np.repeat(S, len(A), axis=0), np.tile(A, (len(S), 1))
-    return np.repeat(np.arange(mdp.n_states), mdp.n_actions), np.tile(np.arange(mdp.n_actions), mdp.n_states)
-
-
 def q_table(mdp, policy, agent=None, gamma=None, **kw):
-    states, actions = all_pairs(mdp)
+    states, actions = ref.all_pairs(mdp)
     q = q_function(mdp, policy, states, actions, agent=agent, gamma=gamma, **kw)
     return np.asarray(q).reshape(mdp.n_states, -1)
 
@@ -194,6 +186,25 @@ def test_reference_satisfies_definitions(key):
         # pinv route to V (a third route) agrees with value iteration
         V_pinv = np.linalg.pinv(np.eye(len(d)) - g * P_pi) @ (pi * R).sum(1)
         assert_allclose(V, V_pinv, atol=1e-12)
+
+
+@pytest.mark.parametrize("key", [NET_KEYS[k] for k in (0, 13, 26, 40, 51)], ids=_net_id)
+def test_reference_pairs_and_state_action_chain(key):
+    """``ref.all_pairs`` enumerates (s, a) row-major; ``ref.state_action_chain`` is a stochastic
+    matrix with the reward table on the same pairs, and its stationary law is d(s) pi(a|s)."""
+    mdp, policy, _ = networked_instance(key)
+    nS, nA = mdp.n_states, mdp.n_actions
+    states, actions = ref.all_pairs(mdp)
+    assert states.shape == actions.shape == (nS * nA, mdp.n)
+    assert np.array_equal(mdp.state_index(states), np.repeat(np.arange(nS), nA))
+    assert np.array_equal(mdp.action_index(actions), np.tile(np.arange(nA), nS))
+    Pz, rz, pi = ref.state_action_chain(mdp, policy)
+    assert Pz.shape == (nS * nA, nS * nA) and Pz.min() >= 0
+    assert_allclose(Pz.sum(axis=1), 1.0, rtol=0, atol=1e-14)
+    assert np.array_equal(rz, ref.joint_tables(mdp)[1].reshape(-1))
+    assert_allclose(pi, ref.policy_table(mdp, policy), rtol=0, atol=0)
+    d = reference("net", key)["d"]
+    assert_allclose(ref.stationary(Pz), (d[:, None] * pi).reshape(-1), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("key", [NET_KEYS[k] for k in (13, 26, 40, 51)], ids=_net_id)
@@ -416,7 +427,7 @@ def test_independent_agents_factorise(seed, backend):
     assert_allclose(d, np.kron(d_single[0], np.kron(d_single[1], d_single[2])), atol=1e-12)
     J_single = [average_reward(m, p, **kw) for m, p in zip(singles, single_policies)]
     assert average_reward(joint, policy, **kw) == pytest.approx(np.mean(J_single), abs=1e-12)
-    states, actions = all_pairs(joint)
+    states, actions = ref.all_pairs(joint)
     grad = policy_gradient(joint, policy, **kw)
     grad_disc = policy_gradient(joint, policy, 0.9, **kw)
     for i, (m, p) in enumerate(zip(singles, single_policies)):
@@ -567,7 +578,7 @@ def test_periodic_flip_two_actions(backend):
     r_pi = (pi * R).sum(1)
     J = r_pi.mean()
     h = np.array([1, -1]) * (r_pi[0] - r_pi[1]) / 4
-    s, a = all_pairs(mdp)
+    s, a = ref.all_pairs(mdp)
     with pytest.raises(PeriodicChainError):
         q_function(mdp, pi, s, a, backend=backend)
     q = q_function(mdp, pi, s, a, backend=backend, periodic="cesaro")

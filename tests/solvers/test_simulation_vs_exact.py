@@ -15,17 +15,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
+import _reference as ref
 from netmarl_verify import envs
 from netmarl_verify.solvers.exact import average_reward, stationary_distribution
-
-
-def _joint_chain(mdp, policy):
-    """Brute-force state-action chain P_z[(s,a), (s',a')] and reward r(s,a) on joint tables."""
-    T = mdp.to_tabular()
-    pi = policy.joint_table(mdp)
-    nS, nA = pi.shape
-    Pz = (T.P[:, :, :, None] * pi[None, None, :, :]).reshape(nS * nA, nS * nA)
-    return Pz, T.R.reshape(-1), pi
 
 
 def _asymptotic_variance(P, f):
@@ -57,7 +49,7 @@ def test_stationary_average_matches_simulation(transition_form):
     rng = np.random.default_rng(20261122)
     mdp = envs.random_networked_mdp(nx.path_graph(3), 2, 2, rng, transition_form=transition_form)
     policy = envs.LocalSoftmaxPolicy.random(mdp, rng)
-    Pz, rz, pi = _joint_chain(mdp, policy)
+    Pz, rz, pi = ref.state_action_chain(mdp, policy)
     B, T, burn = 256, 400, 60
     sigma2, eig = _asymptotic_variance(Pz, rz)
     lam2 = np.sort(np.abs(eig))[-2]
@@ -87,7 +79,7 @@ def test_simulation_detects_wrong_kernel():
     P[1] = P[1].copy()
     P[1][..., :] = P[1][..., ::-1]  # swap next-state probabilities of agent 1: a wrong kernel
     wrong = envs.NetworkedMDP(mdp.graph, P, mdp.rewards, transition_form="local", reward_form="local")
-    Pz, rz, _ = _joint_chain(mdp, policy)
+    Pz, rz, _ = ref.state_action_chain(mdp, policy)
     B, T, burn = 256, 400, 60
     sigma2, _ = _asymptotic_variance(Pz, rz)
     J_sim, _ = _simulate(mdp, policy, rng, B, T, burn)

@@ -73,6 +73,7 @@ def test_rows_record_versions_and_provenance(toy_registry):
     assert ("provenance.git commit" in df.columns) == (source_commit() is not None)
 
 
+@pytest.mark.slow
 def test_json_rows_carry_provenance():
     proc = subprocess.run([sys.executable, "-m", "netmarl_verify", "run", "qu2020.appA2", "--quick", "--json",
                            "--no-progress"], capture_output=True, text=True, timeout=300)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from netmarl_verify import reports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +21,7 @@ def _env():
     return env
 
 
+@pytest.mark.slow
 def test_report_qu2020_quick(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run([sys.executable, "-m", "netmarl_verify", "report", "qu2020", "--quick", "--no-progress",
