@@ -30,6 +30,13 @@ Example
 >>> res.trace.iteration.unique().tolist(), res.seed, bool(res.trace.J.notna().all())
 ([0, 100], 0, True)
 
+Networks and gossip
+-------------------
+TwoLayerReLU, DeepReLU -- gu2021 eq. (13) and zhang2025 eq. (5), batched over inputs and copies
+average_parameters, running_average -- averaging across copies (Fact C.2) and in time (eq. (22))
+gossip, gossip_td_errors -- ``A^t X`` (zhang2025 Alg. 2 l. 12) and Alg. 1 l. 12-15
+consensus_errors, disagreement -- ``||A^t_{i,:} - 1/N||`` per agent, distance to consensus
+
 Writing a new algorithm
 -----------------------
 An algorithm is a loop built from the private kit (see each module's docstring):
@@ -38,6 +45,8 @@ timing, :class:`RunResult`), ``_schedules`` (step sizes), ``_tables`` (truncated
 hashed), ``_actor`` (the batched softmax actor) and ``_env`` (the environment protocol).
 """
 
+from ._gossip import consensus_errors, disagreement, gossip, gossip_td_errors
+from ._nets import DeepReLU, TwoLayerReLU, average_parameters, running_average
 from ._runs import RunResult
 from ._sac import SACResult, SACState, frozen_policy_critic, scalable_actor_critic
 from ._schedules import PowerSchedule, assumption3
@@ -50,4 +59,13 @@ __all__ = [
     "RunResult",
     "PowerSchedule",
     "assumption3",
+    # neural networks (gu2021 eq. (13), zhang2025 eq. (5)) and gossip (zhang2025 Alg. 1-2)
+    "TwoLayerReLU",
+    "DeepReLU",
+    "average_parameters",
+    "running_average",
+    "gossip",
+    "gossip_td_errors",
+    "consensus_errors",
+    "disagreement",
 ]

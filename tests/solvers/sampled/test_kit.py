@@ -33,7 +33,10 @@ from netmarl_verify.solvers.sampled._tables import (TruncatedTables, _HashTable,
 # ---------------------------------------------------------------------------- package face
 def test_public_names():
     assert set(sampled.__all__) == {"scalable_actor_critic", "frozen_policy_critic", "SACResult", "SACState",
-                                    "RunResult", "PowerSchedule", "assumption3"}
+                                    "RunResult", "PowerSchedule", "assumption3",
+                                    # networks and gossip (gu2021, zhang2025)
+                                    "TwoLayerReLU", "DeepReLU", "average_parameters", "running_average",
+                                    "gossip", "gossip_td_errors", "consensus_errors", "disagreement"}
     assert all(hasattr(sampled, name) for name in sampled.__all__)
     assert issubclass(SACResult, RunResult)
 
