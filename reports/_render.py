@@ -25,6 +25,7 @@ from netmarl_verify.verify import (
     HOLDS,
     NOT_APPLICABLE,
     VIOLATED,
+    is_figure_spec,
     overall_verdict,
     provenance,
     smallest_counterexample,
@@ -101,24 +102,33 @@ def _figure_error(claim_id, exc):
 
 
 def _claim_figures(claim, rows):
-    """The claim's figures and, if drawing them raised, the error message (else None).
+    """The claim's figures (specs and/or matplotlib Figures) and, if calling `figure` raised, the error.
 
-    A failing figure must not cost the user the rest of a long run: the rows are already
-    measured, so the report is written with the failure stated in the claim's section.
+    ``claim.figures`` dispatches between ``figure(rows)`` (figure specs, drawn here by
+    :func:`figures.draw`) and ``figure(rows, plots)`` (Figures drawn by the claim with the
+    plotting kit). A failing figure must not cost the user the rest of a long run: the rows are
+    already measured, so the report is written with the failure stated in the claim's section.
     """
     if claim is None or claim.figure is None or rows.empty:
         return [], None
     before = _figures.open_figures()
     try:
-        figs = claim.figure(rows.reset_index(drop=True), _figures)
+        figs = claim.figures(rows, _figures)
     except Exception as exc:  # noqa: BLE001 -- reported in the document and to the caller
         _figures.close_new(before)
         return [], _figure_error(claim.id, exc)
-    if figs is None:
-        return [], None
-    if not isinstance(figs, (list, tuple)):
-        figs = [figs]
-    return list(figs), None
+    return figs, None
+
+
+def _figure_png(item, rows):
+    """PNG bytes and title of one figure: a spec is drawn first (with `rows`), a Figure saved as is."""
+    fig = _figures.draw(item, rows) if is_figure_spec(item) else item
+    try:
+        png = _figures.figure_png(fig)
+        title = fig.axes[0].get_title() if fig.axes and fig.axes[0].get_title() else ""
+    finally:
+        _figures.close(fig)
+    return png, title
 
 
 def _assumption_rows(rows):
@@ -274,25 +284,23 @@ def _claim_section(doc, claim_id, claim, rows, paper_dir, written, errors):
                  + "; ".join(n.removeprefix("not defined: ") for n in undefined) + ".")
     doc.table(["instance", "point", "measured", "bound", "ratio", "verdict"], _detail_rows(rows), note, digits=7)
 
-    figs, error = _claim_figures(claim, rows)
+    figure_rows = rows.reset_index(drop=True)
+    figs, error = _claim_figures(claim, figure_rows)
     if figs or error:
         doc.heading("Figures", 3)
     if error:
         errors.append(error)
         doc.paragraph(f"Not drawn: {error}. The rows above are complete.", note=True)
-    for k, fig in enumerate(figs, start=1):
+    for k, item in enumerate(figs, start=1):
         try:
-            png = _figures.figure_png(fig)
+            png, title = _figure_png(item, figure_rows)
         except Exception as exc:  # noqa: BLE001 -- reported in the document and to the caller
-            _figures.close(fig)
             errors.append(_figure_error(claim_id, exc))
             doc.paragraph(f"Figure {k} not drawn: {errors[-1]}.", note=True)
             continue
-        _figures.close(fig)
         name = f"{claim_id}-{k}.png"
         (paper_dir / name).write_bytes(png)
         written.append(paper_dir / name)
-        title = fig.axes[0].get_title() if fig.axes and fig.axes[0].get_title() else ""
         doc.figure(png, name, f"Figure {k} of {claim_id}" + (f": {title}" if title else ""))
 
     doc.heading("Verdict", 3)

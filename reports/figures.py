@@ -6,7 +6,12 @@ Two shapes recur in the papers' claims:
   :math:`c\rho^{\kappa+1}` drawn on a log axis against :math:`\kappa`, with the bound;
   several random instances become a median line with a 10%-90% band;
 - **error vs iterations** (:func:`loglog_error`): an optimisation or estimation error on
-  log-log axes, with the fitted slope and the claimed slope (e.g. -1 for :math:`O(1/T)`).
+  log-log axes, with the fitted slope and the claimed slope (e.g. -1 for :math:`O(1/T)`); the
+  caller fits the slope (:func:`netmarl_verify.verify.fit_loglog_slope`), this module only draws.
+
+:func:`draw` turns a claim's figure spec (:class:`netmarl_verify.verify.DecayFigure`,
+:class:`~netmarl_verify.verify.LogLogErrorFigure`, :class:`~netmarl_verify.verify.LinesFigure`:
+data only, returned by ``claim.figure(rows)``) into a figure with the same conventions.
 
 The helpers build :class:`matplotlib.figure.Figure` objects directly (not through pyplot), so
 no global figure list grows during a report; :func:`figure_png` renders one to PNG bytes and
@@ -24,9 +29,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from netmarl_verify.verify._fit import fit_loglog_slope
+from netmarl_verify.verify import LogLogErrorFigure, is_figure_spec
 
-__all__ = ["decay_plot", "loglog_error", "figure_png", "close", "new_figure", "open_figures", "close_new",
+__all__ = ["draw", "decay_plot", "loglog_error", "figure_png", "close", "new_figure", "open_figures", "close_new",
            "integer_ticks", "is_integral"]
 
 DEFAULT_BAND = (0.1, 0.9)
@@ -153,7 +158,7 @@ def decay_plot(kappas, measured, bound=None, *, band=DEFAULT_BAND, lower=None, u
     return fig
 
 
-def loglog_error(iterations, errors, fitted_slope=None, claimed_slope=None, *, band=DEFAULT_BAND,
+def loglog_error(iterations, errors, fitted_slope, claimed_slope=None, *, band=DEFAULT_BAND,
                  label="error", xlabel="iteration $t$", ylabel="error", title=None, ax=None):
     r"""Error against iterations on log-log axes, with the fitted and the claimed slopes.
 
@@ -167,8 +172,9 @@ def loglog_error(iterations, errors, fitted_slope=None, claimed_slope=None, *, b
         Positive iteration counts.
     errors : array_like, shape (T,) or (R, T)
         Errors; several runs are drawn as their median with a quantile band.
-    fitted_slope : float, optional
-        Fitted slope; computed with :func:`netmarl_verify.verify.fit_loglog_slope` on the median if None.
+    fitted_slope : float or None
+        The fitted slope, computed by the caller (e.g. with
+        :func:`netmarl_verify.verify.fit_loglog_slope` on the median); None draws no fitted line.
     claimed_slope : float, optional
         The paper's rate exponent (e.g. -1 for :math:`O(1/T)`, -0.5 for :math:`O(1/\sqrt T)`).
     band, label, xlabel, ylabel, title, ax
@@ -184,9 +190,20 @@ def loglog_error(iterations, errors, fitted_slope=None, claimed_slope=None, *, b
         fig = ax.figure
     t = np.asarray(iterations, dtype=float)
     _draw_curves(ax, t, errors, label, band)
-    median = _median_band(errors, None)[0]
-    if fitted_slope is None:
-        fitted_slope = fit_loglog_slope(t, median)
+    _draw_slopes(ax, t, _median_band(errors, None)[0], fitted_slope, claimed_slope)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return fig
+
+
+def _draw_slopes(ax, t, median, fitted_slope, claimed_slope):
+    """The fitted and claimed slope lines through the geometric centre of (t, median)."""
     ok = (t > 0) & (median > 0) & np.isfinite(median)
     if ok.sum() >= 1:
         lx, ly = np.log(t[ok]), np.log(median[ok])
@@ -196,14 +213,114 @@ def loglog_error(iterations, errors, fitted_slope=None, claimed_slope=None, *, b
             if slope is not None and np.isfinite(slope):
                 ax.plot(ts, np.exp(cy + slope * (np.log(ts) - cx)), linestyle=style,
                         color="black" if name == "claimed" else "C3", label=f"{name} slope {slope:.3g}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small")
+
+
+def _line_kwargs(style, **defaults):
+    """matplotlib keyword arguments of a :class:`~netmarl_verify.verify.Style` over `defaults`."""
+    kw = dict(defaults)
+    for name, key in (("color", "color"), ("linestyle", "linestyle"), ("marker", "marker"),
+                      ("markersize", "ms"), ("linewidth", "linewidth")):
+        value = getattr(style, name)
+        if value is not None:
+            kw[key] = value
+    return kw
+
+
+def _band_text(band):
+    return f"{int(round(100 * band[0]))}%-{int(round(100 * band[1]))}%"
+
+
+def draw(spec, rows=None):
+    r"""The matplotlib figure of a figure spec (pyplot-free, as :func:`new_figure`).
+
+    Parameters
+    ----------
+    spec : netmarl_verify.verify.LinesFigure
+        A :class:`~netmarl_verify.verify.DecayFigure`,
+        :class:`~netmarl_verify.verify.LogLogErrorFigure` or
+        :class:`~netmarl_verify.verify.LinesFigure`.
+    rows : pandas.DataFrame, optional
+        The claim's tidy rows; needed when a series names a column (the spec is resolved
+        against them first).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Series solid with markers (colour ``C<k>`` unless styled; 2-D values as their median
+        with the quantile band), bounds dashed (black, then ``C5, C6, ...``), reference lines,
+        the slopes of a :class:`~netmarl_verify.verify.LogLogErrorFigure`, log axes with
+        non-positive values masked, whole-number x ticks when ``integer_x``. A spec whose row
+        selection is empty is drawn as a titled axes that says "no rows match" and the filter.
+
+    Examples
+    --------
+    >>> from netmarl_verify.verify import DecayFigure, Series
+    >>> fig = draw(DecayFigure("t", Series("measured", [1.0, 0.5, 0.25], x=[0, 1, 2])))
+    >>> fig.axes[0].get_lines()[0].get_xydata().tolist()
+    [[0.0, 1.0], [1.0, 0.5], [2.0, 0.25]]
+    >>> close(fig)
+    """
+    if not is_figure_spec(spec):
+        raise TypeError(f"draw() needs a figure spec (netmarl_verify.verify.LinesFigure and kinds), got {spec!r}")
+    if rows is not None:
+        spec = spec.resolve(rows)
+    elif not spec.resolved:
+        raise ValueError(f"figure {spec.title!r} reads columns of the rows: draw(spec, rows)")
+    fig, ax = new_figure(spec.figsize)
+    if spec.integer_x:
+        integer_ticks(ax.xaxis)
+    ax.set_xlabel(spec.xlabel)
+    ax.set_ylabel(spec.ylabel)
+    if spec.title:
+        ax.set_title(spec.title, **({"fontsize": "small"} if "\n" in spec.title else {}))
+    if spec.empty:
+        where = spec.where_text()
+        ax.text(0.5, 0.5, "no rows match" + (f":\n{where}" if where else ""), transform=ax.transAxes,
+                ha="center", va="center", wrap=True)
+        return fig
+    shown = _positive if spec.log_y else (lambda y: np.asarray(y, dtype=float))
+    for k, s in enumerate(spec.series):
+        if s.n_points == 0:
+            continue
+        y = np.array(s.y, dtype=float)
+        if s.mask_at_or_below is not None:
+            y[~(y > s.mask_at_or_below)] = np.nan
+        median, lo, hi = _median_band(y, spec.band if s.band else None)
+        color = s.style.color or f"C{k}"
+        label = s.label
+        if label is not None and lo is not None:
+            label = f"{label} (median of {s.n_runs})"
+        ax.plot(s.x, shown(median), **_line_kwargs(s.style, marker="o", ms=3, color=color), label=label)
+        if lo is not None:
+            ax.fill_between(s.x, shown(lo), shown(hi), color=color, alpha=0.2, linewidth=0,
+                            label=_band_text(spec.band) if spec.band_legend else None)
+        if k == 0 and isinstance(spec, LogLogErrorFigure):  # the slopes go through the first series
+            _draw_slopes(ax, s.x, median, spec.fitted_slope, spec.claimed_slope)
+    for k, b in enumerate(spec.bounds):
+        if b.n_points == 0:
+            continue
+        y = np.asarray(b.y, dtype=float)
+        y = _median_band(y, None)[0] if y.ndim == 2 else y
+        ax.plot(b.x, shown(y), **_line_kwargs(b.style, linestyle="--", color="black" if k == 0 else f"C{k + 5}"),
+                label=b.label)
+    for h in spec.hlines:
+        ax.axhline(h.y, **_line_kwargs(h.style, color="0.6", linestyle=":"), label=h.label)
+    for v in spec.vlines:
+        ax.axvline(v.x, **_line_kwargs(v.style, color="0.7", linewidth=0.8), label=v.label)
+    if spec.log_x:
+        ax.set_xscale("log")
+    if spec.log_y:
+        ax.set_yscale("log")
+    if spec.log_x or spec.log_y:
+        ax.grid(True, which="both", alpha=0.3)
+    if spec.note:
+        ax.text(0.02, 0.02, spec.note, transform=ax.transAxes, fontsize="small")
+    if spec.legend == "none" or not ax.get_legend_handles_labels()[1]:
+        pass
+    elif spec.legend == "below":
+        ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2)
+    elif spec.legend == "best":
+        ax.legend(fontsize="small")
     return fig
 
 

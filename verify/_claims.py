@@ -30,6 +30,7 @@ A check must be able to fail: the tests show each verdict on deliberately broken
 """
 
 import functools
+import inspect
 import math
 import re
 from collections.abc import Mapping
@@ -203,6 +204,17 @@ class Measurement:
         raise TypeError(f"a measurement must be a Measurement or a mapping, got {type(obj).__name__}")
 
 
+def _takes_plots(fn):
+    """True when `fn` has two or more required positional parameters: ``figure(rows, plots)``."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin without a signature: the one-argument form
+        return False
+    required = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+                and p.default is p.empty]
+    return len(required) >= 2
+
+
 @dataclass(kw_only=True, eq=False)
 class Claim:
     r"""A paper's statement as a numerical check (see the module docstring).
@@ -234,11 +246,21 @@ class Claim:
     instances : callable
         ``instances(quick, seed) -> iterable of Instance | mapping``.
     figure : callable or None
-        ``figure(rows, plots) -> Figure | list[Figure]``, `rows` being this claim's tidy rows
-        (:func:`netmarl_verify.verify.run`) and `plots` the plotting kit the report renderer
-        passes in (:mod:`netmarl_verify.reports.figures`: ``new_figure``, ``decay_plot``,
-        ``loglog_error``, ...), so that claims never import the reports package; drawn in the
-        report.
+        What the report draws for this claim, `rows` being its tidy rows
+        (:func:`netmarl_verify.verify.run`). Two forms, told apart by the signature
+        (:meth:`figures` calls it):
+
+        - ``figure(rows) -> spec | list[spec]`` (one required positional parameter; the
+          recommended form): figure specs (:class:`~netmarl_verify.verify.DecayFigure`,
+          :class:`~netmarl_verify.verify.LogLogErrorFigure`,
+          :class:`~netmarl_verify.verify.LinesFigure`), data only; the renderer draws them
+          with :func:`netmarl_verify.reports.figures.draw`, so the claim needs no matplotlib;
+        - ``figure(rows, plots) -> Figure | list[Figure]`` (two or more required positional
+          parameters): matplotlib figures drawn by the claim with the plotting kit the
+          renderer passes as `plots` (:mod:`netmarl_verify.reports.figures`:
+          ``new_figure``, ``decay_plot``, ``loglog_error``, ...).
+
+        Either form may return specs and Figures mixed, or None for no figure.
     notes : str
         Remarks shown in the report (errata, normalisation traps, what the figure shows).
     rtol, atol : float
@@ -297,6 +319,28 @@ class Claim:
     def bound_latex(self):
         """``sympy.latex`` of the bound (empty string when there is none)."""
         return bound_latex(self.bound)
+
+    def figures(self, rows, plots=None):
+        """The claim's figures for `rows`: a list of figure specs and/or matplotlib Figures.
+
+        Calls ``figure(rows)``, or ``figure(rows, plots)`` when `figure` takes two required
+        positional parameters (the plotting-kit form; `plots` must then be given). An empty
+        list when the claim has no figure or `figure` returns None.
+        """
+        if self.figure is None:
+            return []
+        if _takes_plots(self.figure):
+            if plots is None:
+                raise TypeError(f"claim {self.id!r}: figure(rows, plots) needs the plotting kit "
+                                "(netmarl_verify.reports.figures) as `plots`")
+            result = self.figure(rows, plots)
+        else:
+            result = self.figure(rows)
+        if result is None:
+            return []
+        if isinstance(result, (list, tuple)):
+            return list(result)
+        return [result]
 
     @property
     def reference(self):

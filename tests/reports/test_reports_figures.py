@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from netmarl_verify.reports.figures import close, decay_plot, figure_png, loglog_error
+from netmarl_verify.verify import fit_loglog_slope
 
 
 def _lines(fig):
@@ -56,13 +57,16 @@ def test_decay_plot_series_mapping_and_shape_check():
 def test_loglog_error_slopes():
     t = np.logspace(1, 4, 10)
     errors = 3.0 / t * np.exp(np.random.default_rng(1).normal(0, 0.05, size=(8, 10)))
-    fig = loglog_error(t, errors, claimed_slope=-1.0)
+    fitted = fit_loglog_slope(t, np.median(errors, axis=0))  # the caller fits; loglog_error only draws
+    fig = loglog_error(t, errors, fitted, claimed_slope=-1.0)
     lines = _lines(fig)
     fitted = next(v for k, v in lines.items() if k.startswith("fitted slope"))
     claimed = lines["claimed slope -1"]
     x, y = claimed.get_xdata(), claimed.get_ydata()
     assert np.polyfit(np.log(x), np.log(y), 1)[0] == pytest.approx(-1.0)
     assert float(fitted.get_label().split()[-1]) == pytest.approx(-1.0, abs=0.05)
+    with pytest.raises(TypeError):
+        loglog_error(t, errors)  # the fitted slope is the caller's: no default fit here
     ax = fig.axes[0]
     assert ax.get_xscale() == ax.get_yscale() == "log"
     close(fig)

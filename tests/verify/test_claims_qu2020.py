@@ -7,6 +7,8 @@ from netmarl_verify import envs
 from netmarl_verify.solvers.exact import decay_profile, interaction_matrix, row_sums
 from netmarl_verify.verify import claim_faults, get_claim, run_claim, with_faults
 
+from _figure_checks import assert_drawn_as_spec, claim_specs, shape
+
 
 def _verdicts(rows, contains=None):
     return {r.verdict for r in rows if contains is None or contains in r.instance}
@@ -132,3 +134,46 @@ def test_assumption_builders_build_the_historic_assumptions():
     a = assume_in("power", 1.0, 0.5, 1, required="power in (1/2, 1]")
     assert a.holds and a.required == "power in (1/2, 1]" and not assume_in("power", 0.5, 0.5, 1).holds
     assert assume_in("p", 0.5, 0.5, 1, closed="both").required == "in [0.5, 1]"
+
+
+# ----------------------------------------------------------------------------- figures
+#: (kind, [(runs, points) per series], [points per bound], hlines, vlines) of every spec on quick rows
+#: (the figures of the report before figures became specs: same curves and counts).
+DECAY_FIGURES = {
+    "qu2020.thm1": [("decay", [(1, 3)], [3], 0, 0)] * 3,
+    "qu2020.cor1": [("decay", [(1, 3)], [3], 0, 0)] * 3,
+    "qu2020.lemma2a": [("decay", [(1, 3)] * 3, [3], 0, 0)] * 2,
+    "qu2020.lemma2b": [("decay", [(1, 3)] * 2, [3], 0, 0)] * 2,
+}
+
+
+@pytest.mark.parametrize("claim_id", sorted(DECAY_FIGURES))
+def test_decay_figure_specs(quick_rows, claim_id):
+    specs, frame = claim_specs(get_claim(claim_id), quick_rows[claim_id])
+    assert [shape(s) for s in specs] == DECAY_FIGURES[claim_id]
+    for spec in get_claim(claim_id).figures(frame):
+        assert spec.x == "point.kappa" and spec.integer_x and spec.log_y
+        assert_drawn_as_spec(spec, frame)
+
+
+def test_thm1_figure_reads_agent_0_policy_0_sorted_by_kappa(quick_rows):
+    specs, frame = claim_specs(get_claim("qu2020.thm1"), quick_rows["qu2020.thm1"])
+    name = "coupled path n=4 strength=0.3"
+    spec = next(s for s in specs if name in s.title)
+    sub = frame[(frame["instance"] == name) & (frame["point.i"] == 0) & (frame["point.policy"] == 0)]
+    sub = sub.sort_values("point.kappa")
+    np.testing.assert_array_equal(spec.series[0].x, sub["point.kappa"])
+    np.testing.assert_array_equal(spec.series[0].y, sub["measured"])
+    np.testing.assert_array_equal(spec.bounds[0].y, sub["bound"])
+    assert spec.series[0].label == "exact sup of eq. (4)" and spec.bounds[0].label == "paper's bound"
+
+
+def test_cor1_figure_draws_the_largest_gamma(quick_rows):
+    specs, frame = claim_specs(get_claim("qu2020.cor1"), quick_rows["qu2020.cor1"])
+    assert all("point.gamma == 0.9" in s.series[0].where_text() for s in specs)
+
+
+def test_lemma2a_figure_has_one_series_per_weight_choice(quick_rows):
+    specs, _ = claim_specs(get_claim("qu2020.lemma2a"), quick_rows["qu2020.lemma2a"])
+    assert [s.label for s in specs[0].series] == ["uniform", "stationary", "fixed"]
+    assert "assumptions_hold == True" in specs[0].series[0].where_text()

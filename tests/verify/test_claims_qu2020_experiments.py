@@ -9,9 +9,10 @@ import pytest
 
 from netmarl_verify import envs
 from netmarl_verify.solvers.exact import agent_marginals, interaction_matrix, marginal_tv_sup, row_sums
-from netmarl_verify.verify import bootstrap_rate_quantile, check_instance, get_claim, run_claim, to_frame, with_faults
-from netmarl_verify.reports import figures
+from netmarl_verify.verify import bootstrap_rate_quantile, check_instance, get_claim, run_claim, with_faults
 from netmarl_verify.verify.claims.qu2020 import experiments as qx
+
+from _figure_checks import assert_drawn_as_spec, claim_specs, shape
 
 
 def _instance(claim, name, quick=True, seed=0):
@@ -106,13 +107,17 @@ def test_lemma3_wrong_rho_is_violated():
 
 
 def test_lemma3_figure(quick_rows):
-    from netmarl_verify.reports.figures import close
-
-    figs = get_claim("qu2020.lemma3").figure(to_frame(quick_rows["qu2020.lemma3"]), figures)
-    assert len(figs) == 4
-    for f in figs:
-        assert f.axes[0].get_yscale() == "log"
-        close(f)
+    specs, frame = claim_specs(get_claim("qu2020.lemma3"), quick_rows["qu2020.lemma3"])
+    assert [shape(s) for s in specs] == [("decay", [(1, 9)] * 3, [9], 0, 0)] * 2 + [
+        ("decay", [(1, 9)] * 2, [9], 0, 0), ("decay", [(1, 9)] * 3, [9], 0, 0)]
+    spec = specs[0]
+    assert [s.label for s in spec.series] == [r"$\kappa=0$", r"$\kappa=1$", r"$\kappa=2$"]
+    rho = float(frame["value.rho"][frame["instance"] == "copy chain n=4 rho=0.6"].iloc[0])
+    np.testing.assert_allclose(spec.bounds[0].y, rho ** spec.bounds[0].x)
+    assert all(s.mask_at_or_below == qx.LEMMA3_ATOL for s in spec.series)
+    for s in get_claim("qu2020.lemma3").figures(frame):
+        assert s.x == "point.t" and s.log_y
+        assert_drawn_as_spec(s, frame)
 
 
 # ----------------------------------------------------------------------------- App. A.2
@@ -247,13 +252,12 @@ def test_bootstrap_rate_of_flat_curves_is_not_below_one():
 
 
 def test_figB4_figure(quick_rows):
-    from netmarl_verify.reports.figures import close
-
-    figs = get_claim("qu2020.figB4").figure(to_frame(quick_rows["qu2020.figB4"]), figures)
-    assert len(figs) == 2
-    for f in figs:
-        assert f.axes[0].get_yscale() == "log"
-        close(f)
+    specs, frame = claim_specs(get_claim("qu2020.figB4"), quick_rows["qu2020.figB4"])
+    assert [shape(s) for s in specs] == [("decay", [(8, 5)], [5], 0, 0), ("decay", [(8, 4)], [4], 0, 0)]
+    for spec in specs:
+        assert spec.note.startswith("Theorem 1 rho over instances: median")
+        assert spec.series[0].label == "LHS of (4)" and spec.band == (0.1, 0.9)
+        assert_drawn_as_spec(spec)
 
 
 def test_figB4_thm1_row_sums_are_those_of_the_drawn_instances():

@@ -21,6 +21,8 @@ from netmarl_verify.solvers.exact import (
 from netmarl_verify.verify import get_claim, run_claim, with_faults
 from netmarl_verify.verify.claims.qu2020 import sac as qu2020_sac
 
+from _figure_checks import assert_drawn_as_spec, claim_specs, shape
+
 
 def _verdicts(rows, contains=None, check=None):
     return {r.verdict for r in rows
@@ -34,6 +36,7 @@ def quick_rows():
 
 
 # ----------------------------------------------------------------------------- Theorem 3(a)
+@pytest.mark.slow
 def test_thm3a_quick_verdicts(quick_rows):
     rows = quick_rows["qu2020.thm3a"]
     assert _verdicts(rows, "coupled") == {"holds"}
@@ -74,6 +77,7 @@ def test_thm3a_fails_with_wrong_constant():
 
 
 # ----------------------------------------------------------------------------- Theorem 3(b)
+@pytest.mark.slow
 def test_critic_quick_verdicts(quick_rows):
     rows = quick_rows["qu2020.critic"]
     assert {r.verdict for r in rows} == {"holds"}
@@ -97,6 +101,7 @@ def _perturbed_target(eps):
     return target
 
 
+@pytest.mark.slow
 def test_critic_fails_on_wrong_target_kernel():
     """The fixed point of a resampled kernel (offset ~0.11 > detectable_offset ~0.07 at kappa = 0) is flagged.
 
@@ -121,6 +126,7 @@ class _DriftingRewards:
         return s1, r * (1.0 + self.t / 500.0)
 
 
+@pytest.mark.slow
 def test_critic_slope_fails_when_the_error_grows():
     claim = with_faults("qu2020.critic", critic_env=_DriftingRewards)
     rows = run_claim(claim, quick=True, seed=0, progress=False)
@@ -142,6 +148,7 @@ def test_critic_ode_transient_start_and_rate():
 
 
 # ----------------------------------------------------------------------------- Theorem 2
+@pytest.mark.slow
 def test_thm2_quick_verdicts(quick_rows):
     rows = quick_rows["qu2020.thm2"]
     assert {r.verdict for r in rows} == {"holds"}
@@ -155,6 +162,7 @@ def test_thm2_quick_verdicts(quick_rows):
         assert r.values["L"] == pytest.approx(math.sqrt(2 * 4))
 
 
+@pytest.mark.slow
 def test_thm2_fails_with_wrong_constant():
     claim = with_faults("qu2020.thm2", c_scale=1e-3)
     rows = run_claim(claim, quick=True, seed=0, progress=False)
@@ -172,3 +180,38 @@ def test_softmax_score_bound_is_sqrt2_and_approached(A):
     extreme[:, 0] = 40.0
     pol = envs.LocalSoftmaxPolicy([extreme, extreme])
     assert score_norm_bound(pol, 0) == pytest.approx(math.sqrt(2), rel=1e-12)
+
+
+# ============================================================================ figures
+@pytest.mark.slow
+def test_thm3a_figure_specs(quick_rows):
+    specs, frame = claim_specs(get_claim("qu2020.thm3a"), quick_rows["qu2020.thm3a"])
+    assert [shape(s) for s in specs] == [("decay", [(1, 2)], [2, 2], 0, 0), ("decay", [(1, 3)], [3, 3], 0, 0)]
+    assert [b.label for b in specs[0].bounds] == [r"paper: $c\rho^{\kappa+1}/(1-\mu_D)$",
+                                                 r"$\sup$-decay$(\kappa)/(1-\mu_D)$"]
+    for spec in get_claim("qu2020.thm3a").figures(frame):
+        assert_drawn_as_spec(spec, frame)
+
+
+@pytest.mark.slow
+def test_critic_figure_specs_carry_the_fitted_slope_of_the_rows(quick_rows):
+    specs, frame = claim_specs(get_claim("qu2020.critic"), quick_rows["qu2020.critic"])
+    assert [shape(s) for s in specs] == [("loglog_error", [(64, 32), (1, 32)], [], 0, 1)] * 2
+    ratio_rows = [r for r in quick_rows["qu2020.critic"] if r.point["check"] == "E(T)/E(T0)"]
+    for spec, r in zip(specs, ratio_rows):
+        assert spec.fitted_slope == r.extra["fitted_slope"] and spec.claimed_slope == r.extra["claimed_slope"]
+        assert spec.vlines[0].x == r.extra["T0"]
+        assert_drawn_as_spec(spec)
+
+
+@pytest.mark.slow
+def test_thm2_figure_specs(quick_rows):
+    specs, frame = claim_specs(get_claim("qu2020.thm2"), quick_rows["qu2020.thm2"])
+    assert [shape(s) for s in specs] == [("decay", [(4, 3)], [3], 1, 0), ("lines", [(4, 10)] * 3, [], 3, 0)]
+    gap, curves = specs
+    assert not any(s.band for s in curves.series) and curves.log_x and curves.log_y
+    by_kappa = sorted(quick_rows["qu2020.thm2"], key=lambda r: r.point["kappa"])
+    assert [h.y for h in curves.hlines] == [r.bound for r in by_kappa]
+    assert gap.hlines[0].y == by_kappa[0].extra["initial_grad_norm"]
+    for spec in get_claim("qu2020.thm2").figures(frame):
+        assert_drawn_as_spec(spec, frame)

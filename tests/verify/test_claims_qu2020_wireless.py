@@ -7,10 +7,11 @@ import pytest
 
 from netmarl_verify import envs
 from netmarl_verify.solvers.exact import average_reward
-from netmarl_verify.verify import get_claim, run_claim, to_frame, with_faults
+from netmarl_verify.verify import get_claim, run_claim, with_faults
 from netmarl_verify.verify._bench_sac import run_sac_case
-from netmarl_verify.reports import figures
 from netmarl_verify.verify.claims.qu2020 import wireless as w
+
+from _figure_checks import assert_drawn_as_spec, claim_specs, shape
 
 GRID = "5x5 grid (sampled evaluation)"
 STRIP = "1x3 strip (exact evaluation)"
@@ -26,6 +27,7 @@ def _row(rows, instance, kappa):
     return r
 
 
+@pytest.mark.slow
 def test_quick_5x5_kappa0_beats_aloha(quick_rows):
     """The paper's grid: every one of the 4 quick runs beats tuned ALOHA, by ~100 standard errors."""
     r = _row(quick_rows, GRID, 0)
@@ -36,6 +38,7 @@ def test_quick_5x5_kappa0_beats_aloha(quick_rows):
     assert r.extra["runs_beating_aloha"] == 4 and r.extra["worst_run_reward"] > r.extra["aloha_reward"]
 
 
+@pytest.mark.slow
 def test_quick_5x5_kappa1_sparse_critic_is_not_applicable(quick_rows):
     """kappa = 1 on 5x5: the sparse critic almost never revisits an entry, so the row does not apply.
 
@@ -49,6 +52,7 @@ def test_quick_5x5_kappa1_sparse_critic_is_not_applicable(quick_rows):
     assert abs(r.extra["sac_reward"] - r.extra["uniform_reward"]) < 0.01
 
 
+@pytest.mark.slow
 def test_quick_small_grid_exact_verdicts(quick_rows):
     """1x3 strip, exact J: the median run beats the exactly tuned ALOHA for kappa = 0 and 1.
 
@@ -66,6 +70,7 @@ def test_quick_small_grid_exact_verdicts(quick_rows):
     assert table[0, 1] == 0.0 and np.all(np.diff(table[:, 1]) > 0)
 
 
+@pytest.mark.slow
 def test_quick_rows_record_step_sizes_and_assumption3(quick_rows):
     r = quick_rows[0]
     assert r.extra["rescale"] is False
@@ -73,16 +78,19 @@ def test_quick_rows_record_step_sizes_and_assumption3(quick_rows):
     assert {r.instance for r in quick_rows} == {GRID, STRIP}
 
 
+@pytest.mark.slow
 def test_figure(quick_rows):
-    from netmarl_verify.reports.figures import close
+    from netmarl_verify.reports.figures import close, draw
 
-    figs = w.make_fig5_claim().figure(to_frame(quick_rows), figures)
-    assert len(figs) == 2
-    for f in figs:
-        ax = f.axes[0]
-        assert "Fig. 5" in ax.get_title()
-        assert any("ALOHA" in t.get_text() for t in ax.get_legend().get_texts())
-        close(f)
+    specs, frame = claim_specs(w.make_fig5_claim(), quick_rows)
+    assert [shape(s) for s in specs] == [("lines", [(4, 10), (1, 4), (2, 10), (1, 2)], [], 2, 0),
+                                         ("lines", [(8, 10), (1, 8), (8, 10), (1, 8)], [], 2, 0)]
+    for spec in specs:
+        assert "Fig. 5" in spec.title and not spec.log_y and spec.legend == "below"
+        assert_drawn_as_spec(spec)
+        fig = draw(spec)
+        assert any("ALOHA" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
+        close(fig)
 
 
 def test_exact_rewards_agree_with_simulation():
@@ -142,6 +150,7 @@ def test_sac_evaluated_on_wrong_network_flips_the_verdict():
     assert max(r.extra["sac_reward"] for r in rows) < 0.05
 
 
+@pytest.mark.slow
 def test_sampled_route_flips_on_wrong_network(quick_rows):
     """Same on the 5x5 grid (simulation route): the same training, evaluated on the wrong q, loses."""
     def wrong(net):

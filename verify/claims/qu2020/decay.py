@@ -33,7 +33,17 @@ from netmarl_verify.solvers.exact import (
     truncated_gradient,
     truncated_q,
 )
-from netmarl_verify.verify import Claim, Fault, Instance, Measurement, assume_at_most, claim_factory, register
+from netmarl_verify.verify import (
+    Claim,
+    DecayFigure,
+    Fault,
+    Instance,
+    Measurement,
+    Series,
+    assume_at_most,
+    claim_factory,
+    register,
+)
 
 from ._common import (
     COPY_CHAIN,
@@ -154,23 +164,22 @@ def _decay_measure(inst, rng, quick, gamma_value=None, c_scale=1.0, rho_override
                                       extra={"witness": w})
 
 
-def _decay_figure(rows, plots, title_prefix):
-    decay_plot = plots.decay_plot
-
-    figs = []
+def _decay_figure(rows, title_prefix):
+    """Specs: the exact sup against its bound, agent 0 and policy 0 of up to four chain instances."""
+    specs = []
     families = rows["instance"].map(DECAY_FAMILIES)
     ok = rows[families.isin([COPY_CHAIN, SIGNED_COPY_CHAIN, COUPLED])]
     for name in ok["instance"].unique()[:4]:
+        where = {"instance": name, "point.i": 0, "point.policy": 0}
         sub = ok[(ok["instance"] == name) & (ok["point.i"] == 0) & (ok["point.policy"] == 0)]
         if "point.gamma" in sub and sub["point.gamma"].notna().any():
-            sub = sub[sub["point.gamma"] == sub["point.gamma"].max()]
-        if sub.empty:
-            continue
-        sub = sub.sort_values("point.kappa")
-        figs.append(decay_plot(sub["point.kappa"].to_numpy(), sub["measured"].to_numpy(), sub["bound"].to_numpy(),
-                               label="exact sup of eq. (4)", bound_label="paper's bound",
-                               ylabel=r"$\sup |Q_i(z) - Q_i(z')|$", title=f"{title_prefix}: {name}, agent 0"))
-    return figs
+            where["point.gamma"] = float(sub["point.gamma"].max())
+        spec = DecayFigure(f"{title_prefix}: {name}, agent 0", Series("exact sup of eq. (4)", "measured"),
+                           bounds=Series("paper's bound", "bound"), where=where,
+                           ylabel=r"$\sup |Q_i(z) - Q_i(z')|$")
+        if not spec.resolve(rows).empty:
+            specs.append(spec)
+    return specs
 
 
 # ----------------------------------------------------------------------------- Lemma 2
@@ -243,24 +252,23 @@ def _lemma2b_measure(inst, rng, quick, c_scale=1.0):
                                       assumptions=[decay_ok])
 
 
-def _lemma2_figure(rows, plots, title):
-    decay_plot = plots.decay_plot
-
-    figs = []
+def _lemma2_figure(rows, title):
+    """Specs: the error per weight choice against the bound, first agent and policy of two instances."""
+    specs = []
     ok = rows[rows["assumptions_hold"]]
-    for name in ok["instance"].unique():
-        if len(figs) == 2:
-            break
-        sub = ok[(ok["instance"] == name) & (ok["point.i"] == ok[ok["instance"] == name]["point.i"].min())]
-        sub = sub[sub["point.policy"] == sub["point.policy"].min()]
-        if sub.empty:
-            continue
-        curves = {w: sub[sub["point.weights"] == w].sort_values("point.kappa")["measured"].to_numpy()
-                  for w in sub["point.weights"].unique()}
-        ks = sub[sub["point.weights"] == sub["point.weights"].iloc[0]].sort_values("point.kappa")
-        figs.append(decay_plot(ks["point.kappa"].to_numpy(), curves, ks["bound"].to_numpy(),
-                               ylabel="error", title=f"{title}: {name}, agent {int(sub['point.i'].iloc[0])}"))
-    return figs
+    for name in ok["instance"].unique()[:2]:
+        inst = ok[ok["instance"] == name]
+        agent = inst["point.i"].min()
+        policy = inst[inst["point.i"] == agent]["point.policy"].min()
+        sub = inst[(inst["point.i"] == agent) & (inst["point.policy"] == policy)]
+        weights = list(sub["point.weights"].unique())
+        specs.append(DecayFigure(
+            f"{title}: {name}, agent {int(agent)}",
+            [Series(w, "measured", where={"point.weights": w}) for w in weights],
+            bounds=Series("bound", "bound", where={"point.weights": weights[0]}),
+            where={"assumptions_hold": True, "instance": name, "point.i": agent, "point.policy": policy},
+            ylabel="error"))
+    return specs
 
 
 # ----------------------------------------------------------------------------- claims
@@ -294,7 +302,7 @@ def make_claims(*, faults):
               latex=r"\sup_{z, z' : z_{N_i^\kappa} = z'_{N_i^\kappa}} |Q_i(z) - Q_i(z')| \le "
                     r"\frac{\bar r}{1-\rho}\rho^{\kappa+1}",
               bound=THM1_BOUND, assumptions=_thm1_assumptions, measure=thm1_measure,
-              instances=_decay_instances, figure=lambda rows, plots: _decay_figure(rows, plots, "Theorem 1"),
+              instances=_decay_instances, figure=lambda rows: _decay_figure(rows, "Theorem 1"),
               notes="Measured: exact sup over all pairs agreeing on N_i^kappa (full Q_i table). "
                     "Signed rewards on the copy chain violate the statement by a factor 2 (module docstring)."),
         Claim(id="qu2020.cor1", paper=PAPER, paper_file=PAPER_FILE, source="Corollary 1 (§3.1, App. B.3)",
@@ -302,7 +310,7 @@ def make_claims(*, faults):
                         "(rbar/(1-gamma rho), gamma rho) exponential decay property.",
               latex=r"\sup |Q^\gamma_i(z) - Q^\gamma_i(z')| \le \frac{\bar r}{1-\gamma\rho}(\gamma\rho)^{\kappa+1}",
               bound=COR1_BOUND, assumptions=_thm1_assumptions, measure=cor1_measure,
-              instances=_decay_instances, figure=lambda rows, plots: _decay_figure(rows, plots, "Corollary 1"),
+              instances=_decay_instances, figure=lambda rows: _decay_figure(rows, "Corollary 1"),
               notes="gamma in {0.5, 0.9}."),
         Claim(id="qu2020.lemma2a", paper=PAPER, paper_file=PAPER_FILE, source="Lemma 2(a), eq. (5)-(6)",
               statement="Under (c, rho) exponential decay, every truncated Q-function (any weights) is within "
@@ -310,7 +318,7 @@ def make_claims(*, faults):
               latex=r"\max_{s,a}|Q_i(s,a) - \tilde Q_i(s_{N_i^\kappa}, a_{N_i^\kappa})| \le c\rho^{\kappa+1}",
               bound=LEMMA2A_BOUND, assumptions=_lemma2_assumptions, measure=lambda inst, rng, quick:
               _lemma2a_measure(inst, rng, quick, c_scale),
-              instances=lemma2a_instances, figure=lambda rows, plots: _lemma2_figure(rows, plots, "Lemma 2(a)"),
+              instances=lemma2a_instances, figure=lambda rows: _lemma2_figure(rows, "Lemma 2(a)"),
               notes="Weights: uniform, stationary conditional, a random fixed outside configuration. "
                     "c = rbar/(1-rho) from Theorem 1; the decay property itself is measured per policy."),
         Claim(id="qu2020.lemma2b", paper=PAPER, paper_file=PAPER_FILE, source="Lemma 2(b), eq. (7)",
@@ -319,7 +327,7 @@ def make_claims(*, faults):
               latex=r"\|\hat h_i(\theta) - \nabla_{\theta_i} J(\theta)\|_2 \le c L_i \rho^{\kappa+1}",
               bound=LEMMA2B_BOUND, assumptions=_lemma2_assumptions, measure=lambda inst, rng, quick:
               _lemma2b_measure(inst, rng, quick, c_scale),
-              instances=lemma2b_instances, figure=lambda rows, plots: _lemma2_figure(rows, plots, "Lemma 2(b)"),
+              instances=lemma2b_instances, figure=lambda rows: _lemma2_figure(rows, "Lemma 2(b)"),
               notes="L_i is the exact max over (s_i, a_i) of the softmax score norm."),
     ]
 

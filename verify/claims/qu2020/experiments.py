@@ -57,9 +57,11 @@ from netmarl_verify.solvers.exact import (
 from netmarl_verify.verify import (
     DEFAULT_RTOL,
     Claim,
+    DecayFigure,
     Fault,
     Instance,
     Measurement,
+    Series,
     assume_less,
     bootstrap_rate_quantile,
     claim_factory,
@@ -204,24 +206,24 @@ def _tightest_agent(tv, bound):
     return int(np.argmax(tv))
 
 
-def _lemma3_figure(rows, plots):
-    decay_plot = plots.decay_plot
-
-    figs = []
+def _lemma3_figure(rows):
+    """Specs: max TV against t for kappa = 0, 1, 2 with rho^t, one per instance."""
+    specs = []
     sub = rows[rows["point.form"] == "rho^t"]
     for name in sub["instance"].unique():
         r = sub[sub["instance"] == name]
-        t = np.sort(r["point.t"].unique())
+        t = np.sort(r["point.t"].unique()).astype(float)
         ks = [int(k) for k in sorted(r["point.kappa"].unique()) if k <= 2]
-        # values at the rounding level (the exact zeros for t <= kappa) are not drawn on the log axis
-        curves = {rf"$\kappa={k}$": np.where(m > LEMMA3_ATOL, m, np.nan) for k in ks
-                  for m in [r[r["point.kappa"] == k].sort_values("point.t")["measured"].to_numpy()]}
         rho = float(r["value.rho"].iloc[0])
-        fig = decay_plot(t, curves, {rf"$\rho^t$, $\rho={rho:.3g}$": rho**t}, band=None,
-                         xlabel="$t$", ylabel=r"max TV$(\pi_{t,i}, \tilde\pi_{t,i})$",
-                         title=f"Lemma 3: {name}")
-        figs.append(fig)
-    return figs
+        # values at the rounding level (the exact zeros for t <= kappa) are not drawn on the log axis
+        specs.append(DecayFigure(
+            f"Lemma 3: {name}",
+            [Series(rf"$\kappa={k}$", "measured", where={"point.kappa": k}, mask_at_or_below=LEMMA3_ATOL)
+             for k in ks],
+            x="point.t", where={"point.form": "rho^t", "instance": name},
+            bounds=Series(rf"$\rho^t$, $\rho={rho:.3g}$", rho**t, x=t), band=None,
+            xlabel="$t$", ylabel=r"max TV$(\pi_{t,i}, \tilde\pi_{t,i})$"))
+    return specs
 
 
 @claim_factory(rho_scale=Fault(1.0, "multiplies rho and C in both bounds (a wrong constant)"))
@@ -511,27 +513,23 @@ def _figB4_measure(inst, rng, quick, profile=b4_profile):
                              else float("nan")})
 
 
-def _figB4_figure(rows, plots):
+def _figB4_figure(rows):
+    """Specs: the instances' curves of (4) (median, 10%-90%) with the fitted c rho^kappa, one per setting."""
     import json
 
-    decay_plot = plots.decay_plot
-
-    figs = []
+    specs = []
     for _, r in rows[rows["point.check"] == "fitted rate of the median curve"].iterrows():
         info = json.loads(r["extra"])["curve"]
         k = np.asarray(info["kappas"], dtype=float)
-        curves = np.asarray(info["curves"], dtype=float)
         rate, const = float(info["fit_rate"]), float(info["fit_constant"])
         rhos = np.asarray(info["thm1_rho"], dtype=float)
-        fig = decay_plot(
-            k, curves, {rf"fit $\hat c\hat\rho^\kappa$, $\hat\rho={rate:.3g}$": const * rate**k},
-            label="LHS of (4)", ylabel=r"$|Q_i(s,a) - Q_i(s',a')|$",
-            title=f"qu2020 {r['instance']}, agent {int(r['param.agent'])}")
-        fig.axes[0].text(0.02, 0.02, f"Theorem 1 rho over instances: median {np.median(rhos):.2f}, "
-                                     f"share < 1: {np.mean(rhos < 1):.0%}",
-                         transform=fig.axes[0].transAxes, fontsize="small")
-        figs.append(fig)
-    return figs
+        specs.append(DecayFigure(
+            f"qu2020 {r['instance']}, agent {int(r['param.agent'])}",
+            Series("LHS of (4)", info["curves"], x=k),
+            bounds=Series(rf"fit $\hat c\hat\rho^\kappa$, $\hat\rho={rate:.3g}$", const * rate**k, x=k),
+            ylabel=r"$|Q_i(s,a) - Q_i(s',a')|$",
+            note=f"Theorem 1 rho over instances: median {np.median(rhos):.2f}, share < 1: {np.mean(rhos < 1):.0%}"))
+    return specs
 
 
 @claim_factory(profile=Fault(b4_profile, "profile(mdp, policy, agent, kappas, rng, evaluation) gives the values "

@@ -127,9 +127,16 @@ from netmarl_verify.solvers.sampled import PowerSchedule, assumption3, frozen_po
 from netmarl_verify.verify import (
     Assumption,
     Claim,
+    DecayFigure,
     Fault,
+    HLine,
     Instance,
+    LinesFigure,
+    LogLogErrorFigure,
     Measurement,
+    Series,
+    Style,
+    VLine,
     assume_in,
     claim_factory,
     evaluate_bound,
@@ -240,26 +247,21 @@ def _thm3a_measure(inst, rng, quick, c_scale=1.0):
                         assumptions=a4)
 
 
-def _thm3a_figure(rows, plots):
-    from matplotlib.ticker import MaxNLocator
-
-    decay_plot = plots.decay_plot
-
-    figs = []
+def _thm3a_figure(rows):
+    """Specs: the exact critic error against the paper's bound and the sup-decay bound, up to three instances."""
+    specs = []
     ok = rows[rows["assumptions_hold"]]
     for name in ok["instance"].unique()[:3]:
-        sub = ok[(ok["instance"] == name) & (ok["point.i"] == 0) & (ok["point.policy"] == 0)]
-        sub = sub.sort_values("point.kappa")
-        if sub.empty:
-            continue
-        k = sub["point.kappa"].to_numpy()
-        figs.append(decay_plot(
-            k, {r"$\min_c\|\hat Q_i^\theta + c - Q_i^\theta\|_{\pi}$ (exact)": sub["measured"].to_numpy()},
-            {r"paper: $c\rho^{\kappa+1}/(1-\mu_D)$": sub["bound"].to_numpy(),
-             r"$\sup$-decay$(\kappa)/(1-\mu_D)$": sub["extra.bound_sup_decay"].to_numpy()},
-            band=None, ylabel="error", title=f"Theorem 3(a): {name}, agent 0, policy 0"))
-        figs[-1].axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
-    return figs
+        spec = DecayFigure(
+            f"Theorem 3(a): {name}, agent 0, policy 0",
+            Series(r"$\min_c\|\hat Q_i^\theta + c - Q_i^\theta\|_{\pi}$ (exact)", "measured"),
+            bounds=[Series(r"paper: $c\rho^{\kappa+1}/(1-\mu_D)$", "bound"),
+                    Series(r"$\sup$-decay$(\kappa)/(1-\mu_D)$", "extra.bound_sup_decay")],
+            where={"assumptions_hold": True, "instance": name, "point.i": 0, "point.policy": 0},
+            band=None, ylabel="error")
+        if not spec.resolve(rows).empty:
+            specs.append(spec)
+    return specs
 
 
 # ============================================================================ Theorem 3(b)
@@ -367,29 +369,22 @@ def _critic_measure(inst, rng, quick, target=_exact_target, make_env=None):
                       assumptions=[burn_in])
 
 
-def _critic_figure(rows, plots):
+def _critic_figure(rows):
+    """Specs: the critic error of every run (median, band) on log-log axes with the fitted and claimed slopes."""
     import json
 
-    loglog_error = plots.loglog_error
-
-    figs = []
+    specs = []
     for _, r in rows[rows["point.check"] == "E(T)/E(T0)"].iterrows():
         ex = json.loads(r["extra"])
         cv = ex["curves"]
         t = np.asarray(cv["iterations"], dtype=float)
-        E = np.asarray(cv["error_runs"], dtype=float)
-        fig = loglog_error(t, E, fitted_slope=ex["fitted_slope"], claimed_slope=ex["claimed_slope"],
-                           label=r"$\max_i\|\hat Q_i^t - \hat Q_i^\theta\|_\infty$")
-        ax = fig.axes[0]
-        ax.set_title(f"Theorem 3(b), frozen policy ({r['verdict']}; grey line: T/64)\n{r['instance']}",
-                     fontsize="small")
-        ode = np.asarray(cv["ode_transient"], dtype=float)
-        ode[~(ode > 0)] = np.nan
-        ax.plot(t, ode, color="0.5", linestyle=":", label="averaged-ODE transient (exact)")
-        ax.axvline(ex["T0"], color="0.7", linewidth=0.8)
-        ax.legend(fontsize="small")
-        figs.append(fig)
-    return figs
+        specs.append(LogLogErrorFigure(
+            f"Theorem 3(b), frozen policy ({r['verdict']}; grey line: T/64)\n{r['instance']}",
+            [Series(r"$\max_i\|\hat Q_i^t - \hat Q_i^\theta\|_\infty$", cv["error_runs"], x=t),
+             Series("averaged-ODE transient (exact)", cv["ode_transient"], x=t,
+                    style=Style(color="0.5", linestyle=":", marker=""))],
+            fitted_slope=ex["fitted_slope"], claimed_slope=ex["claimed_slope"], vlines=VLine(ex["T0"])))
+    return specs
 
 
 # ============================================================================ Theorem 2
@@ -479,50 +474,41 @@ def _thm2_measure(inst, rng, quick, c_scale=1.0):
                     assumptions=assumption4(sigma_min, mu_max, "min sigma / max mu_D over every run and checkpoint"))
 
 
-def _thm2_figure(rows, plots):
+def _thm2_figure(rows):
+    """Specs, per instance and rescaling: the final gradient gap against kappa with the bound, and the
+    exact gradient norm along training per kappa."""
     import json
 
-    from matplotlib.ticker import MaxNLocator
-
-    decay_plot, new_figure = plots.decay_plot, plots.new_figure
-
-    figs = []
+    specs = []
     for name in rows["instance"].unique():
         sub = rows[rows["instance"] == name]
         for rescale in sorted(sub["point.rescale"].unique(), reverse=True):
             s = sub[sub["point.rescale"] == rescale].sort_values("point.kappa")
-            ks = s["point.kappa"].to_numpy()
+            ks = s["point.kappa"].to_numpy(dtype=float)
             finals = np.array([json.loads(e)["final_per_run"] for e in s["extra"]]).T  # (runs, kappas)
             label = "Gamma rescaling on (Alg. 1)" if rescale else "no rescaling (paper's experiments)"
-            fig = decay_plot(ks, {r"$\min_{t \geq T/4}\|\nabla J(\theta_t)\|$ per run": finals},
-                             {r"Theorem 2: $Lc\rho^{\kappa+1}/(1-\mu_D)$": s["bound"].to_numpy()},
-                             ylabel=r"$\|\nabla J\|$")
-            fig.axes[0].set_title(f"Theorem 2, final gap vs kappa: {name}\n{label}", fontsize="small")
-            fig.axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
-            fig.axes[0].axhline(float(s["extra.initial_grad_norm"].iloc[0]), color="0.6", linestyle=":",
-                                label=r"$\|\nabla J(\theta_0)\|$")
-            fig.axes[0].legend(fontsize="small")
-            figs.append(fig)
+            specs.append(DecayFigure(
+                f"Theorem 2, final gap vs kappa: {name}\n{label}",
+                Series(r"$\min_{t \geq T/4}\|\nabla J(\theta_t)\|$ per run", finals, x=ks),
+                bounds=Series(r"Theorem 2: $Lc\rho^{\kappa+1}/(1-\mu_D)$", "bound"),
+                where={"instance": name, "point.rescale": rescale},
+                hlines=HLine(float(s["extra.initial_grad_norm"].iloc[0]), r"$\|\nabla J(\theta_0)\|$"),
+                ylabel=r"$\|\nabla J\|$"))
 
-            fig, ax = new_figure()
+            curves, bounds = [], []
             for c, (_, r) in enumerate(s.iterrows()):
                 cv = json.loads(r["extra"])["curves"]
                 t = np.asarray(cv["iterations"], dtype=float)
                 G = np.asarray(cv["grad_runs"], dtype=float)
                 keep = t > 0
-                ax.plot(t[keep], np.median(G, axis=0)[keep], marker="o", ms=3, color=f"C{c}",
-                        label=rf"$\kappa={int(r['point.kappa'])}$ (median of {G.shape[0]} runs)")
-                ax.axhline(r["bound"], color=f"C{c}", linestyle="--", linewidth=1)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-            ax.set_xlabel("iteration $t$")
-            ax.set_ylabel(r"$\|\nabla J(\theta_t)\|$ (exact)")
-            ax.set_title(f"SAC, exact gradient norm (dashed: Theorem 2 bound per kappa)\n{name}, {label}",
-                         fontsize="small")
-            ax.grid(True, which="both", alpha=0.3)
-            ax.legend(fontsize="small")
-            figs.append(fig)
-    return figs
+                curves.append(Series(rf"$\kappa={int(r['point.kappa'])}$ (median of {G.shape[0]} runs)",
+                                     G[:, keep], x=t[keep], style=Style(color=f"C{c}"), band=False))
+                bounds.append(HLine(float(r["bound"]), style=Style(color=f"C{c}", linestyle="--", linewidth=1)))
+            specs.append(LinesFigure(
+                f"SAC, exact gradient norm (dashed: Theorem 2 bound per kappa)\n{name}, {label}",
+                curves, hlines=bounds, log_x=True, log_y=True,
+                xlabel="iteration $t$", ylabel=r"$\|\nabla J(\theta_t)\|$ (exact)"))
+    return specs
 
 
 # ============================================================================ claims

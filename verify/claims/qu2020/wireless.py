@@ -82,7 +82,19 @@ import sympy
 from netmarl_verify import envs
 from netmarl_verify.solvers.exact import average_reward
 from netmarl_verify.solvers.sampled import PowerSchedule, assumption3, scalable_actor_critic
-from netmarl_verify.verify import Claim, Fault, Instance, Measurement, assume_at_least, claim_factory, register
+from netmarl_verify.verify import (
+    Claim,
+    Fault,
+    HLine,
+    Instance,
+    LinesFigure,
+    Measurement,
+    Series,
+    Style,
+    assume_at_least,
+    claim_factory,
+    register,
+)
 
 from ._common import PAPER, PAPER_FILE
 
@@ -345,41 +357,37 @@ def _measure(inst, rng, quick, aloha_offset, evaluation_network):
             assumptions=[critic])
 
 
-def _figure(rows, plots):
-    new_figure = plots.new_figure
-
-    figs = []
+def _figure(rows):
+    """Specs, one per network: training reward per kappa (median, 10%-90%), final rewards as ticks, ALOHA."""
+    specs = []
     med = rows[rows["point.statistic"] == MEDIAN]
     for name in med["instance"].unique():
         sub = med[med["instance"] == name].sort_values("point.kappa")
-        fig, ax = new_figure((6.8, 5.0))
+        series, hlines = [], []
         aloha = None
         for k, (_, r) in enumerate(sub.iterrows()):
             info = json.loads(r["extra"])
             its = np.asarray(info["curve"]["iterations"], dtype=float)
-            cur = np.asarray(info["curve"]["avg_reward"], dtype=float)
             color = f"C{k}"
             kappa = int(r["point.kappa"])
-            ax.plot(its, np.median(cur, axis=0), color=color, marker="o", ms=2.5,
-                    label=f"SAC kappa={kappa}, training reward (median of {cur.shape[0]})")
-            if cur.shape[0] > 1:
-                lo, hi = np.quantile(cur, [0.1, 0.9], axis=0)
-                ax.fill_between(its, lo, hi, color=color, alpha=0.2, lw=0)
+            series.append(Series(f"SAC kappa={kappa}, training reward", info["curve"]["avg_reward"], x=its,
+                                 style=Style(color=color, markersize=2.5)))
             final = np.asarray(info["sac_rewards"], dtype=float)
             x_end = its[-1] * 1.02 + 0.01 * k * its[-1]
-            ax.plot(np.full(final.size, x_end), final, ls="none", marker="_", ms=9, color=color,
-                    label=f"kappa={kappa}: final policies, {'exact J' if r['param.evaluation'] == 'exact' else 'independent sim.'}"
-                          + ("" if r["assumptions_hold"] else " (critic untrained: n/a)"))
+            evaluated = "exact J" if r["param.evaluation"] == "exact" else "independent sim."
+            untrained = "" if r["assumptions_hold"] else " (critic untrained: n/a)"
+            series.append(Series(
+                f"kappa={kappa}: final policies, {evaluated}{untrained}", final, x=np.full(final.size, x_end),
+                style=Style(color=color, linestyle="none", marker="_", markersize=9)))
             aloha = (float(info["aloha_reward"]), float(info["aloha_p"]), float(info["uniform_reward"]))
         if aloha is not None:
-            ax.axhline(aloha[0], color="k", ls="--", lw=1.2, label=f"tuned ALOHA (p_send={aloha[1]:g})")
-            ax.axhline(aloha[2], color="0.5", ls=":", lw=1, label="uniform random policy (start)")
-        ax.set_xlabel("iteration t")
-        ax.set_ylabel("average reward (throughput per user)")
-        ax.set_title(f"qu2020 Fig. 5 reproduction: {name}")
-        ax.legend(fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2)
-        figs.append(fig)
-    return figs
+            hlines = [HLine(aloha[0], f"tuned ALOHA (p_send={aloha[1]:g})",
+                            Style(color="k", linestyle="--", linewidth=1.2)),
+                      HLine(aloha[2], "uniform random policy (start)", Style(color="0.5", linestyle=":", linewidth=1))]
+        specs.append(LinesFigure(f"qu2020 Fig. 5 reproduction: {name}", series, hlines=hlines, band_legend=False,
+                                 xlabel="iteration t", ylabel="average reward (throughput per user)",
+                                 legend="below", figsize=(6.8, 5.0)))
+    return specs
 
 
 @claim_factory(
