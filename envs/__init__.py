@@ -26,7 +26,13 @@ Policies
 --------
 :class:`LocalSoftmaxPolicy` (:math:`\zeta_i(a_i | s_i)` from logits, differentiable),
 :class:`LocalTabularPolicy` (any tables, deterministic allowed), :class:`TabularSoftmaxPolicy`
-(a softmax on a :class:`TabularMDP`), :func:`softmax`.
+(a softmax on a :class:`TabularMDP`), :func:`softmax`. They follow the declared protocols
+:class:`Policy` (``n``, ``observed(i)``: the agents whose states agent ``i`` reads,
+``action_weights(states)``) and, when differentiable, :class:`Parametrised` (``size``, ``flat``,
+``with_flat``, ``score_contract(w)`` for :class:`ScoreWeights` ``w``). :func:`check_policy` is the
+one validator (returns :class:`PolicyTables`), :func:`joint_policy_table` / :func:`product_table`
+the one joint-table builder, :func:`observed_rows` the table rows a batch of states reads, and
+:func:`sample_categorical` (precomputed: :func:`categorical_thresholds`) the one batched sampler.
 
 Generators and named instances
 ------------------------------
@@ -41,6 +47,15 @@ The wireless network (qu2020 §4, App. E)
 corners, with a vectorized ``step``, an exact compilation (``to_networked_mdp``,
 ``policy_chain``), the localized ALOHA baseline (``aloha_policy``) and its grid search
 :func:`tune_aloha` (result :class:`AlohaTuning`).
+
+Consensus matrices (zhang2025 Def. 4.1, Assumption 5.1)
+--------------------------------------------------------
+Generators on a connected communication graph: :func:`metropolis_hastings_weights`,
+:func:`max_degree_weights`, :func:`random_consensus_matrix` (entries :math:`\ge \eta`);
+:func:`check_consensus_matrix` (doubly stochastic within 1e-12, support on the edges plus the
+diagonal, connected graph: :func:`check_connected`); measurements :func:`consensus_eta`,
+:func:`consensus_sigma2`, :func:`consensus_spectral_radius`, :func:`consensus_rate_bound`
+(:math:`(1 - \eta^{N-1})^t`), all at once :func:`measure_consensus` (:class:`ConsensusMeasures`).
 
 Simulation
 ----------
@@ -73,12 +88,39 @@ Examples
 
 
 from ._aloha import AlohaTuning, tune_aloha
+from ._consensus import (
+    ConsensusMeasures,
+    check_connected,
+    check_consensus_matrix,
+    consensus_eta,
+    consensus_rate_bound,
+    consensus_sigma2,
+    consensus_spectral_radius,
+    max_degree_weights,
+    measure_consensus,
+    metropolis_hastings_weights,
+    random_consensus_matrix,
+)
 from ._generators import grid_graph, qu2020_grid, qu2020_line, random_networked_mdp
 from ._graph import AgentGraph, check_graph, closed_neighbourhood
 from ._instances import LocalTabularPolicy, coloring_mdp, coloring_state, copy_chain_mdp, coupled_networked_mdp
 from ._memory import MemoryBudgetError, check_memory, format_bytes, memory_budget
 from ._networked import REWARD_FORMS, TRANSITION_FORMS, NetworkedMDP
-from ._policy import LocalSoftmaxPolicy, TabularSoftmaxPolicy, softmax
+from ._policy import (
+    LocalSoftmaxPolicy,
+    Parametrised,
+    Policy,
+    PolicyTables,
+    ScoreWeights,
+    TabularSoftmaxPolicy,
+    categorical_thresholds,
+    check_policy,
+    joint_policy_table,
+    observed_rows,
+    product_table,
+    sample_categorical,
+    softmax,
+)
 from ._random import as_generator
 from ._simulate import LocalPolicySampler, Rollout, simulate
 from ._tabular import TabularMDP, check_policy_table
@@ -103,10 +145,20 @@ __all__ = [
     "closed_neighbourhood",
     "check_graph",
     # policies
+    "Policy",
+    "Parametrised",
     "LocalSoftmaxPolicy",
     "LocalTabularPolicy",
     "TabularSoftmaxPolicy",
     "softmax",
+    "check_policy",
+    "PolicyTables",
+    "ScoreWeights",
+    "observed_rows",
+    "product_table",
+    "joint_policy_table",
+    "sample_categorical",
+    "categorical_thresholds",
     # generators and named instances
     "random_networked_mdp",
     "qu2020_line",
@@ -120,6 +172,18 @@ __all__ = [
     "WirelessNetwork",
     "AlohaTuning",
     "tune_aloha",
+    # consensus matrices (zhang2025 Def. 4.1, Assumption 5.1)
+    "metropolis_hastings_weights",
+    "max_degree_weights",
+    "random_consensus_matrix",
+    "check_consensus_matrix",
+    "check_connected",
+    "consensus_eta",
+    "consensus_sigma2",
+    "consensus_spectral_radius",
+    "consensus_rate_bound",
+    "measure_consensus",
+    "ConsensusMeasures",
     # simulation
     "simulate",
     "Rollout",

@@ -6,6 +6,7 @@ import numpy as np
 
 from ._graph import check_graph, closed_neighbourhood
 from ._networked import NetworkedMDP
+from ._policy import check_policy
 from ._random import as_generator
 from ._validation import ShapeError, as_float_array, check_distribution_rows
 
@@ -29,14 +30,26 @@ class LocalTabularPolicy:
         self._probs = tuple(probs)
         self.n = len(probs)
 
+    _table_label = "probs"  # check_policy names agent i's table "probs[i]"
+
     def probabilities(self):
         return list(self._probs)
 
+    # -- the Policy protocol (not Parametrised: there is nothing to differentiate)
+    def observed(self, i):
+        """``(i,)``: agent ``i``'s policy reads its own local state."""
+        i = int(i)
+        if not 0 <= i < self.n:
+            raise ValueError(f"agent must be in 0..{self.n - 1}, got {i}")
+        return (i,)
+
+    def action_weights(self, states):
+        """``probs[i][s_i]`` for states (B, n): a list of (B, A_i) arrays."""
+        return [self._probs[i][states[:, i]] for i in range(self.n)]
+
     def check(self, mdp):
-        for i, p in enumerate(self._probs):
-            if p.shape != (mdp.state_sizes[i], mdp.action_sizes[i]):
-                raise ShapeError(f"probs[{i}] has shape {p.shape}, the MDP needs "
-                                 f"{(mdp.state_sizes[i], mdp.action_sizes[i])}")
+        """:func:`~envs.check_policy` ``(mdp, self)`` (agent count and shapes); return ``self``."""
+        check_policy(mdp, self)
         return self
 
 

@@ -1,4 +1,4 @@
-r"""Softmax policies.
+r"""Policies: the declared policy protocol, softmax policies, one validator, one sampler.
 
 Localized tabular softmax (qu2020 §2.1):
 
@@ -8,14 +8,344 @@ Localized tabular softmax (qu2020 §2.1):
 Its score is :math:`\partial \log\zeta_i(a_i|s_i) / \partial\theta_i[x, b] = 1\{s_i = x\}(1\{a_i = b\} -
 \zeta_i(b|x))`. Probabilities are computed after subtracting the row maximum, so logits of any
 magnitude give finite probabilities.
+
+The policy protocol (issue 15)
+------------------------------
+:class:`Policy` says what each agent observes: :meth:`Policy.observed` ``(i)`` is the sorted
+tuple of agents whose local states agent ``i``'s policy reads (``(i,)`` for
+:class:`LocalSoftmaxPolicy` and :class:`~envs.LocalTabularPolicy`; a κ-hop policy, ying2023,
+would return :math:`N_i^\kappa`). Agent ``i``'s table then has one row per configuration of
+those states, ``np.ravel_multi_index`` order (:func:`observed_rows`), and one column per own
+action. On a :class:`~envs.TabularMDP` there is a single "agent" whose local state is the global
+state, so ``observed(0) == (0,)`` there means *the global state* (:class:`TabularSoftmaxPolicy`).
+
+:class:`Parametrised` says how to differentiate it: :meth:`Parametrised.score_contract`
+``(w)`` is :math:`\sum_{s,a} w(s,a)\nabla_\theta\log\pi(a|s)` in the shapes of the logits, for
+:math:`w(s, a) = d(s)\pi(a|s)Q(s, a)` handed over as a :class:`ScoreWeights` (the state weights
+:math:`d` and the agent-marginal :math:`\bar Q_i(s, b)`, all a product policy's score needs).
+The exact policy gradient is this contraction for every policy class.
+
+One validator, one joint table, one sampler
+-------------------------------------------
+:func:`check_policy` ``(mdp, policy)`` validates a policy against a model or environment and
+returns its tables (every solver entry and :func:`~envs.simulate` call it);
+:func:`joint_policy_table` builds :math:`\pi(a|s)` on global indices (and
+:func:`product_table` any sub-product, e.g. the critic's :math:`\zeta_N`);
+:func:`sample_categorical` is the one batched categorical sampler, with one tie and zero-mass
+convention (its docstring), used by :meth:`LocalSoftmaxPolicy.sample`,
+:class:`~envs.LocalPolicySampler` (through :func:`categorical_thresholds`) and the sampled
+actor :class:`~netmarl_verify.solvers.sampled._actor.SoftmaxActor`.
 """
+
+import math
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from ._random import as_generator
-from ._validation import ShapeError, as_float_array, check_finite, check_local_indices
+from ._tabular import TabularMDP, check_policy_table
+from ._validation import (
+    ShapeError,
+    as_float_array,
+    check_distribution_rows,
+    check_finite,
+    check_local_indices,
+    check_real,
+)
 
-__all__ = ["LocalSoftmaxPolicy", "TabularSoftmaxPolicy", "softmax"]
+__all__ = [
+    "Policy",
+    "Parametrised",
+    "ScoreWeights",
+    "PolicyTables",
+    "LocalSoftmaxPolicy",
+    "TabularSoftmaxPolicy",
+    "softmax",
+    "check_policy",
+    "observed_rows",
+    "product_table",
+    "joint_policy_table",
+    "sample_categorical",
+    "categorical_thresholds",
+]
+
+
+# ---------------------------------------------------------------------------- the protocol
+@runtime_checkable
+class Policy(Protocol):
+    r"""A product policy :math:`\pi(a|s) = \prod_i \pi_i(a_i \mid s_{O_i})` (module docstring).
+
+    Attributes
+    ----------
+    n : int
+        Number of agents.
+    """
+
+    n: int
+
+    def observed(self, i) -> tuple:
+        """:math:`O_i`: the agents whose local states agent ``i``'s policy reads, sorted ascending."""
+
+    def action_weights(self, states) -> list:
+        r"""Per agent, :math:`\pi_i(\cdot \mid s_{O_i})` for a batch of states (B, n): a list of (B, A_i)."""
+
+
+@runtime_checkable
+class Parametrised(Protocol):
+    """A policy with a flat parameter vector and its score contraction (module docstring)."""
+
+    size: int
+
+    def flat(self):
+        """All parameters as one vector."""
+
+    def with_flat(self, theta):
+        """A new policy with parameters taken from the flat vector ``theta``."""
+
+    def score_contract(self, w):
+        r""":math:`\sum_{s,a} w(s,a)\nabla\log\pi(a|s)` for :class:`ScoreWeights` ``w``, shaped like the logits."""
+
+
+@dataclass(frozen=True)
+class ScoreWeights:
+    r"""The weights :math:`w(s, a) = d(s)\pi(a|s)Q(s, a)` of a score contraction, agent-marginal form.
+
+    Attributes
+    ----------
+    state_weights : ndarray, shape (|S|,)
+        :math:`d(s)` (a stationary distribution or a discounted visitation).
+    q_marginal : list of ndarray
+        ``q_marginal[i]`` of shape (|S|, A_i): :math:`ar Q_i(s, b) = E_{a_{-i}\sim\pi}[Q(s, (b,
+        a_{-i}))]` (one (|S|, |A|) array, :math:`Q` itself, for a tabular policy).
+    state_shape : tuple of int
+        Axes of a global state index (``S`` per agent; ``(|S|,)`` on a tabular MDP).
+
+    Notes
+    -----
+    For a product policy the score of agent ``i`` depends on :math:`(s_{O_i}, a_i)` only, so
+    :math:`\sum_{s,a} w(s,a)\partial\log\pi(a|s)/\partial	heta_i[x,b] = \sum_{s: s_{O_i}=x} d(s)
+    \pi_i(b|x)ig(ar Q_i(s,b) - \sum_c\pi_i(c|x)ar Q_i(s,c)ig)` for the softmax.
+    """
+
+    state_weights: object
+    q_marginal: list
+    state_shape: tuple
+
+
+class PolicyTables(list):
+    """The validated tables of a policy (a list, ``tables[i]`` of shape (prod S_{O_i}, A_i)).
+
+    Attributes
+    ----------
+    observed : tuple of tuple of int
+        ``observed[i]`` is :math:`O_i` (module docstring).
+    """
+
+    def __init__(self, tables, observed):
+        super().__init__(tables)
+        self.observed = tuple(tuple(o) for o in observed)
+
+    @property
+    def local(self):
+        """True when every agent reads exactly its own state (``observed[i] == (i,)``)."""
+        return all(o == (i,) for i, o in enumerate(self.observed))
+
+
+# ---------------------------------------------------------------------------- helpers
+def observed_rows(observed, states, state_sizes=None):
+    """Row indices into a table over the states of ``observed``, for a batch of states (B, n).
+
+    ``observed == (i,)``: ``states[:, i]`` itself. Otherwise ``np.ravel_multi_index`` over the
+    observed coordinates (``state_sizes`` needed); ``()``: all zeros.
+    """
+    observed = tuple(observed)
+    if len(observed) == 1:
+        return states[:, observed[0]]
+    if not observed:
+        return np.zeros(states.shape[0], dtype=np.int64)
+    return np.ravel_multi_index(tuple(states[:, k] for k in observed), tuple(state_sizes[k] for k in observed))
+
+
+def product_table(factors):
+    r"""The product table of per-agent action distributions ``factors[k]`` (B, A_k): (B, prod A_k).
+
+    Agent order = factor order, the first factor's action the most significant digit (the joint
+    action enumeration). The one joint-table builder: :func:`joint_policy_table` and the critic's
+    :math:`\zeta_N` call it.
+    """
+    B = factors[0].shape[0] if factors else 1
+    table = np.ones((B, 1))
+    for f in factors:
+        table = (table[:, :, None] * f[:, None, :]).reshape(B, -1)
+    return table
+
+
+def joint_policy_table(mdp, policy, max_bytes=None):
+    """The joint policy table ``pi[s, a]`` on global indices of a NetworkedMDP (small instances only).
+
+    ``policy`` is anything :func:`check_policy` accepts (or its :class:`PolicyTables`).
+    """
+    from ._memory import check_memory
+
+    tables = policy if isinstance(policy, PolicyTables) else check_policy(mdp, policy)
+    check_memory(8.0 * mdp.n_states * mdp.n_actions * 2, "the joint policy table", max_bytes=max_bytes)
+    S = mdp.state_tuples()
+    return product_table([t[observed_rows(o, S, mdp.state_sizes)] for t, o in zip(tables, tables.observed)])
+
+
+def _raw_tables(policy):
+    """``(tables, label, validated)`` of a policy object or a list of tables (no model needed)."""
+    if hasattr(policy, "probabilities"):
+        label = getattr(policy, "_table_label", None)
+        return list(policy.probabilities()), label, label is not None
+    if isinstance(policy, (list, tuple)):
+        return list(policy), None, False
+    raise TypeError(
+        "policy must be a LocalSoftmaxPolicy or a LocalTabularPolicy (any object with probabilities()), "
+        f"or a list of tables probs[i][s_i, a_i]; got {type(policy).__name__}"
+    )
+
+
+def _table_name(label, i):
+    return f"policy table {i}" if label is None else f"{label}[{i}]"
+
+
+def _observed_sets(policy, n):
+    if not callable(getattr(policy, "observed", None)):
+        return tuple((i,) for i in range(n))
+    out = []
+    for i in range(n):
+        o = tuple(int(k) for k in policy.observed(i))
+        if any(not 0 <= k < n for k in o) or any(a >= b for a, b in zip(o, o[1:])):
+            raise ValueError(f"policy.observed({i}) = {o} must be sorted distinct agents in 0..{n - 1}")
+        out.append(o)
+    return tuple(out)
+
+
+def check_policy(mdp, policy):
+    """Validate ``policy`` against a model or environment; return its :class:`PolicyTables`.
+
+    The one policy validator (every exact solver entry, :func:`~envs.simulate`,
+    :meth:`~envs.WirelessNetwork.policy_chain`).
+
+    Parameters
+    ----------
+    mdp : NetworkedMDP, WirelessNetwork (any environment with ``n``, ``state_sizes``,
+        ``action_sizes``) or TabularMDP
+    policy : LocalSoftmaxPolicy, LocalTabularPolicy, any :class:`Policy` with ``probabilities()``,
+        a list of tables ``probs[i][s_{O_i}, a_i]``; on a TabularMDP a TabularSoftmaxPolicy or a
+        stochastic table ``pi[s, a]``.
+
+    Returns
+    -------
+    PolicyTables
+        float64 tables, ``tables[i]`` of shape ``(prod(S[k] for k in observed[i]), A[i])``
+        (one ``(|S|, |A|)`` table on a TabularMDP, ``observed == ((0,),)``).
+
+    Raises
+    ------
+    ShapeError
+        Wrong number of agents (named with both counts) or a table of the wrong shape (named by
+        agent, e.g. ``logits[1] (agent 1) has shape (2, 2), the MDP needs (3, 2)``).
+    TypeError
+        Not a policy, or a product policy on a TabularMDP.
+    ModelValidationError
+        A list's table that is not real, or whose rows are not distributions.
+    """
+    if isinstance(mdp, TabularMDP):
+        want = (mdp.n_states, mdp.n_actions)
+        if isinstance(policy, TabularSoftmaxPolicy):
+            table = policy.table()
+            if table.shape != want:
+                raise ShapeError(f"policy logits have shape {table.shape}, the MDP needs {want}")
+        elif hasattr(policy, "probabilities"):
+            raise TypeError(f"a {type(policy).__name__} needs a NetworkedMDP; for a TabularMDP pass a table pi[s, a] "
+                            "or a TabularSoftmaxPolicy")
+        else:
+            table = check_policy_table(policy, *want)
+        return PolicyTables([table], ((0,),))
+    raw, label, validated = _raw_tables(policy)
+    where = "the MDP" if hasattr(mdp, "transitions") else "the environment"
+    n = int(mdp.n)
+    if len(raw) != n:
+        raise ShapeError(f"the policy has {len(raw)} agents but {where} has {n}")
+    observed = _observed_sets(policy, n)
+    out = []
+    for i, t in enumerate(raw):
+        name = f"{_table_name(label, i)} (agent {i})"
+        t = np.asarray(check_real(t, name), dtype=np.float64)
+        want = (math.prod(mdp.state_sizes[k] for k in observed[i]), mdp.action_sizes[i])
+        if t.shape != want:
+            raise ShapeError(f"{name} has shape {t.shape}, {where} needs {want}")
+        if not validated:
+            check_distribution_rows(t, name, atol=1e-10)
+        out.append(t)
+    return PolicyTables(out, observed)
+
+
+# ---------------------------------------------------------------------------- the sampler
+def sample_categorical(cdf, u, axis=-1):
+    r"""The one batched categorical sampler: actions from cumulative sums ``cdf`` and uniforms ``u``.
+
+    .. math:: a = \minig(\#\{k : u \ge \mathrm{cdf}_k\},\ \ellig), \qquad
+              \ell = \#\{k : \mathrm{cdf}_k < \mathrm{cdf}_{K-1}\},
+
+    along ``axis`` (``K`` actions; ``u`` broadcasts against ``cdf`` with ``axis`` removed).
+
+    Convention. Action ``k`` is drawn iff :math:`\mathrm{cdf}_{k-1} \le u < \mathrm{cdf}_k`
+    (half-open intervals: a tie :math:`u = \mathrm{cdf}_k` goes to the *next* action), and
+    :math:`\ell` is the last action whose mass survives in the cumulative sum. Hence **an action of
+    zero mass is never returned**: not a leading one at :math:`u = 0`, not one in the middle (its
+    interval is empty), not a trailing one when rounding leaves :math:`\mathrm{cdf}_{K-1} < u < 1`
+    (the draw is capped at :math:`\ell`). ``cdf`` must be non-decreasing along ``axis`` (a cumulative
+    sum of non-negative numbers is, in floating point too).
+
+    Returns
+    -------
+    ndarray of int64
+        ``cdf``'s shape without ``axis``.
+    """
+    cdf = np.asarray(cdf)
+    axis = axis % cdf.ndim
+    total = np.take(cdf, [cdf.shape[axis] - 1], axis=axis)
+    u = np.expand_dims(np.asarray(u), axis)
+    return np.minimum((u >= cdf).sum(axis=axis), (cdf < total).sum(axis=axis))
+
+
+def categorical_thresholds(cdf):
+    r"""Thresholds ``(..., K - 1)`` with ``#{k : u >= thr_k}`` equal to :func:`sample_categorical` ``(cdf, u)``.
+
+    ``thr_k = cdf_k`` for ``k < l`` and :math:`+\infty` from the last surviving action ``l`` on
+    (:func:`sample_categorical`'s convention, precomputed once for a fixed policy).
+    """
+    cdf = np.asarray(cdf, dtype=np.float64)
+    K = cdf.shape[-1]
+    last = (cdf < cdf[..., -1:]).sum(axis=-1)
+    return np.where(np.arange(K - 1) >= last[..., None], np.inf, cdf[..., : K - 1])
+
+
+def _softmax_score_contract(tables, observed, w):
+    """:meth:`Parametrised.score_contract` of a product of softmax tables (one per agent)."""
+    d, shape = w.state_weights, tuple(w.state_shape)
+    nS = math.prod(shape)
+    if d.shape != (nS,) or len(w.q_marginal) != len(tables):
+        raise ShapeError(f"score weights for {len(w.q_marginal)} agents over {d.shape} states do not match a "
+                         f"policy of {len(tables)} agents on {nS} states")
+    idx = np.unravel_index(np.arange(nS), shape)
+    grads = []
+    for i, table in enumerate(tables):
+        obs = observed[i]
+        rows = idx[obs[0]] if len(obs) == 1 else (
+            np.ravel_multi_index(tuple(idx[k] for k in obs), tuple(shape[k] for k in obs)) if obs
+            else np.zeros(nS, dtype=np.int64))
+        Z = table[rows]  # (|S|, A_i)
+        q = w.q_marginal[i]
+        adv = q - (Z * q).sum(axis=1, keepdims=True)
+        contrib = (d[:, None] * Z * adv).reshape(shape + (table.shape[1],))
+        g = contrib.sum(axis=tuple(j for j in range(len(shape)) if j not in obs))
+        grads.append(g.reshape(table.shape))
+    return grads
 
 
 def softmax(logits, axis=-1):
@@ -82,14 +412,24 @@ class LocalSoftmaxPolicy:
             self._probs = tuple(softmax(t, axis=1) for t in self.logits)
         return list(self._probs)
 
+    _table_label = "logits"  # check_policy names agent i's table "logits[i]"
+
+    # -- the Policy protocol
+    def observed(self, i):
+        """``(i,)``: agent ``i``'s policy reads its own local state."""
+        i = int(i)
+        if not 0 <= i < self.n:
+            raise ValueError(f"agent must be in 0..{self.n - 1}, got {i}")
+        return (i,)
+
+    def action_weights(self, states):
+        r""":math:`\zeta_i(\cdot \mid s_i)` for states (B, n): a list of (B, A_i) arrays."""
+        probs = self.probabilities()
+        return [probs[i][states[:, i]] for i in range(self.n)]
+
     def check(self, mdp):
-        """Raise :class:`ShapeError` unless the logits match ``mdp``'s local sizes; return ``self``."""
-        if self.n != mdp.n:
-            raise ShapeError(f"policy has {self.n} agents but the MDP has {mdp.n}")
-        for i, t in enumerate(self.logits):
-            want = (mdp.state_sizes[i], mdp.action_sizes[i])
-            if t.shape != want:
-                raise ShapeError(f"logits[{i}] (agent {i}) has shape {t.shape}, the MDP needs {want}")
+        """:func:`check_policy` ``(mdp, self)``; return ``self``."""
+        check_policy(mdp, self)
         return self
 
     def sample(self, states, rng):
@@ -97,15 +437,15 @@ class LocalSoftmaxPolicy:
 
         ``states`` is validated like :meth:`~envs.NetworkedMDP.step` (shape ``(B, n)`` or ``(n,)``,
         integer local indices within ``0..S[i]-1``, ``S[i] = logits[i].shape[0]``); ``rng`` is an
-        int, a Generator or None (:func:`~envs.as_generator`).
+        int, a Generator or None (:func:`~envs.as_generator`). One uniform per copy and agent,
+        :func:`sample_categorical`'s convention.
         """
         states = check_local_indices(states, [t.shape[0] for t in self.logits], "states")
         probs = self.probabilities()
         u = as_generator(rng).random(states.shape)
         out = np.empty_like(states)
         for i in range(self.n):
-            cdf = np.cumsum(probs[i][states[:, i]], axis=1)
-            out[:, i] = np.minimum((u[:, i : i + 1] > cdf).sum(axis=1), cdf.shape[1] - 1)
+            out[:, i] = sample_categorical(np.cumsum(probs[i][states[:, i]], axis=1), u[:, i], axis=1)
         return out
 
     # -- flat parameter vector, for finite differences and optimisers
@@ -136,18 +476,13 @@ class LocalSoftmaxPolicy:
             k += t.size
         return out
 
-    def joint_table(self, mdp, max_bytes=None):
-        """The joint policy table ``pi[s, a]`` on global indices (small instances only)."""
-        from ._memory import check_memory
+    def score_contract(self, w):
+        r""":math:`\sum_{s,a} w(s,a)\nabla_\theta\log\zeta(a|s)` (:class:`ScoreWeights` ``w``), shaped like :attr:`logits`."""
+        return _softmax_score_contract(self.probabilities(), [self.observed(i) for i in range(self.n)], w)
 
-        self.check(mdp)
-        check_memory(8.0 * mdp.n_states * mdp.n_actions * 2, "the joint policy table", max_bytes=max_bytes)
-        probs = self.probabilities()
-        S = mdp.state_tuples()
-        table = np.ones((mdp.n_states, 1))
-        for i in range(self.n):
-            table = (table[:, :, None] * probs[i][S[:, i]][:, None, :]).reshape(mdp.n_states, -1)
-        return table
+    def joint_table(self, mdp, max_bytes=None):
+        """The joint policy table ``pi[s, a]`` on global indices (:func:`joint_policy_table`)."""
+        return joint_policy_table(mdp, self, max_bytes=max_bytes)
 
 
 class TabularSoftmaxPolicy:
@@ -167,11 +502,30 @@ class TabularSoftmaxPolicy:
         self.logits = (t,)
         self.n = 1
 
+    _table_label = "logits"
+
     def table(self):
+        """``pi[s, a]``, shape (nS, nA)."""
         return softmax(self.logits[0], axis=1)
 
     def probabilities(self):
         return [self.table()]
+
+    # -- the Policy protocol: one "agent" whose local state is the global state
+    def observed(self, i):
+        """``(0,)``: the single agent reads the global state (module docstring)."""
+        if int(i) != 0:
+            raise ValueError(f"a TabularSoftmaxPolicy has a single agent 0, got {i}")
+        return (0,)
+
+    def action_weights(self, states):
+        """``[pi[s]]`` for global states of shape (B,) or (B, 1)."""
+        states = np.asarray(states)
+        return [self.table()[states.reshape(states.shape[0], -1)[:, 0]]]
+
+    def score_contract(self, w):
+        r""":math:`\sum_{s,a} w(s,a)\nabla\log\pi(a|s)` (:class:`ScoreWeights` ``w``, ``q_marginal = [Q]``), shape (nS, nA)."""
+        return _softmax_score_contract([self.table()], [(0,)], w)
 
     @property
     def size(self):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._policy import PolicyTables, _raw_tables, _table_name, categorical_thresholds, check_policy
 from ._random import as_generator
 from ._validation import ShapeError, check_local_indices, check_real
 
@@ -26,48 +27,48 @@ __all__ = ["LocalPolicySampler", "Rollout", "simulate"]
 
 
 # ---------------------------------------------------------------------------- policies
-def _policy_tables(policy, env):
-    probs = policy.probabilities() if hasattr(policy, "probabilities") else list(policy)
-    if len(probs) != env.n:
-        raise ShapeError(f"the policy has {len(probs)} agents but the environment has {env.n}")
-    out = []
-    for i, t in enumerate(probs):
-        t = np.asarray(check_real(t, f"policy table {i} (agent {i})"), dtype=np.float64)
-        want = (env.state_sizes[i], env.action_sizes[i])
-        if t.shape != want:
-            raise ShapeError(f"policy table {i} (agent {i}) has shape {t.shape}, the environment needs {want}")
-        out.append(t)
-    return out
-
-
 class LocalPolicySampler:
     r"""Vectorized sampling of a product policy :math:`\zeta_i(a_i \mid s_i)` for a batch.
 
-    The tables are stacked once into cumulative sums ``cdf[i * S_max + s, k]`` (padded), and
-    ``a = #{k : u >= cdf_k}`` with one uniform per (copy, agent): no Python loop over copies or
-    agents. Zero-probability actions are never returned (their interval is empty; columns from
-    the last positive action on are set to 2).
+    The tables are stacked once into the thresholds of :func:`~envs.categorical_thresholds`
+    (``cdf[i * S_max + s, k]``, padded), and ``a = #{k : u >= thr_k}`` with one uniform per (copy,
+    agent): no Python loop over copies or agents. This is :func:`~envs.sample_categorical`'s
+    convention (ties go to the next action; zero-mass actions are never returned), precomputed.
 
     Parameters
     ----------
-    policy : object with ``probabilities()`` (LocalSoftmaxPolicy, LocalTabularPolicy) or a list
-        of arrays ``probs[i][s_i, a_i]``.
+    policy : a product policy with ``probabilities()`` whose agents read their own local state
+        (LocalSoftmaxPolicy, LocalTabularPolicy), or a list of arrays ``probs[i][s_i, a_i]``.
+
+    Raises
+    ------
+    NotImplementedError
+        A policy that observes other agents' states (``observed(i) != (i,)``); the sampler indexes
+        row ``s_i`` of agent ``i``'s table (κ-hop policies: issue 11).
     """
 
     def __init__(self, policy):
-        probs = policy.probabilities() if hasattr(policy, "probabilities") else list(policy)
-        probs = [np.asarray(check_real(t, f"policy table {i} (agent {i})"), dtype=np.float64)
-                 for i, t in enumerate(probs)]
+        raw, label, _ = _raw_tables(policy)
+        probs = [np.asarray(check_real(t, f"{_table_name(label, i)} (agent {i})"), dtype=np.float64)
+                 for i, t in enumerate(raw)]
         self.n = len(probs)
+        if isinstance(policy, PolicyTables):
+            observed = policy.observed
+        elif callable(getattr(policy, "observed", None)):
+            observed = [tuple(policy.observed(i)) for i in range(self.n)]
+        else:
+            observed = [(i,) for i in range(self.n)]
+        for i, o in enumerate(observed):
+            if tuple(o) != (i,):
+                raise NotImplementedError(
+                    f"LocalPolicySampler samples policies whose agent i reads s_i; agent {i} observes {tuple(o)} "
+                    "(observation sets beyond (i,) come with the kappa-hop policies of issue 11)")
         S_max = max(t.shape[0] for t in probs)
         A_max = max(t.shape[1] for t in probs)
-        cdf = np.full((self.n, S_max, A_max - 1), 2.0)
+        cdf = np.full((self.n, S_max, A_max - 1), np.inf)
         for i, t in enumerate(probs):
             S_i, A_i = t.shape
-            c = np.cumsum(t, axis=1)[:, : A_i - 1]
-            last = A_i - 1 - np.argmax(t[:, ::-1] > 0, axis=1)  # last action with positive mass
-            c = np.where(np.arange(A_i - 1)[None, :] >= last[:, None], 2.0, c)
-            cdf[i, :S_i, : A_i - 1] = c
+            cdf[i, :S_i, : A_i - 1] = categorical_thresholds(np.cumsum(t, axis=1))
         # (A_max - 1, n * S_max): one contiguous gather per threshold
         self._cdf = np.ascontiguousarray(cdf.reshape(self.n * S_max, A_max - 1).T)
         self._row_offset = (np.arange(self.n, dtype=np.int64) * S_max)[None, :]
@@ -178,7 +179,7 @@ def simulate(env, policy, steps, rng, *, batch=None, initial_states=None, burn_i
     if steps < 1 or burn_in < 0:
         raise ValueError(f"need `steps` >= 1 and `burn_in` >= 0, got {steps} and {burn_in}")
     rng = as_generator(rng)
-    sampler = policy if isinstance(policy, LocalPolicySampler) else LocalPolicySampler(_policy_tables(policy, env))
+    sampler = policy if isinstance(policy, LocalPolicySampler) else LocalPolicySampler(check_policy(env, policy))
     if sampler.n != env.n:
         raise ShapeError(f"the policy has {sampler.n} agents but the environment has {env.n}")
     if initial_states is None:

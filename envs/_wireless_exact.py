@@ -18,9 +18,10 @@ Both check the memory budget (:func:`~envs.check_memory`) before allocating anyt
 
 import numpy as np
 
+from ._errors import NumericalError
 from ._memory import check_memory, format_bytes
 from ._networked import NetworkedMDP
-from ._simulate import _policy_tables
+from ._policy import check_policy
 from ._tabular import TabularMDP
 
 __all__ = ["kernel_entries", "exact_model_bytes", "to_networked_mdp", "policy_chain_bytes", "policy_chain"]
@@ -286,7 +287,7 @@ def policy_chain(net, policy, max_bytes=None):
         max_bytes=max_bytes,
         hint="use the vectorized simulator (envs.simulate) for grids this large",
     )
-    probs = _policy_tables(policy, net)
+    probs = check_policy(net, policy)
     C = _success_moments(net, probs)  # (S,)*n + (2,)*n
     R = np.zeros((S,) * n)
     for i in range(n):
@@ -310,6 +311,6 @@ def policy_chain(net, policy, max_bytes=None):
     del T
     low = float(P.min())
     if low < -1e-12:  # pragma: no cover - a bug, not round-off
-        raise ArithmeticError(f"policy_chain: negative transition probability {low:.3e}")
+        raise NumericalError(f"policy_chain: negative transition probability {low:.3e}")
     np.maximum(P, 0.0, out=P)
     return TabularMDP(P, R.reshape(N, 1))

@@ -4,7 +4,9 @@ A claim (:class:`Claim`) is a statement of a paper turned into a check: instance
 assumptions, an exactly measured quantity and the paper's bound, a verdict per row ("holds",
 "violated", "not applicable"). Claims live in ``verify/claims/<paper>/`` and register at
 import; :func:`run` checks a claim, a paper or all of them and returns a tidy DataFrame; the
-command line is ``netmarl-verify {list,run,report,bench}``.
+command line is ``netmarl-verify {list,run,report,bench}``. A claim's figure is data: figure
+specs (:class:`DecayFigure`, :class:`LogLogErrorFigure`, :class:`LinesFigure`, built from
+:class:`Series` and :class:`Where` filters) that the reports draw.
 
 Extra claim modules can be added with the environment variable ``NETMARL_VERIFY_EXTRA_CLAIMS``
 (see :mod:`netmarl_verify.verify._registry`); :mod:`netmarl_verify.verify.example_claim` is a
@@ -28,6 +30,17 @@ from ._claims import (
     evaluate_bound,
     tightness_ratio,
     verdict,
+)
+from ._figures import (
+    DecayFigure,
+    HLine,
+    LinesFigure,
+    LogLogErrorFigure,
+    Series,
+    Style,
+    VLine,
+    Where,
+    is_figure_spec,
 )
 from ._fit import bootstrap_rate_quantile, fit_exponential_rate, fit_loglog_slope
 from ._kit import (
@@ -123,6 +136,16 @@ __all__ = [
     "PAPERS",
     "paper_reference",
     "register_paper",
+    # figure specs (drawn by netmarl_verify.reports.figures.draw)
+    "DecayFigure",
+    "LogLogErrorFigure",
+    "LinesFigure",
+    "Series",
+    "Where",
+    "Style",
+    "HLine",
+    "VLine",
+    "is_figure_spec",
     # fitting
     "fit_exponential_rate",
     "fit_loglog_slope",

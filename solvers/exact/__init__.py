@@ -123,3 +123,8 @@ __all__ += [
     "optimality_gap",
     "best_deterministic_policy",
 ]
+
+from ._backends import choose_backend  # noqa: E402  (the dense/sparse backend object the solvers would pick)
+from ._model import as_model  # noqa: E402  ((mdp, policy) in the factored interface the backends read)
+
+__all__ += ["as_model", "choose_backend"]

@@ -33,7 +33,10 @@ expectation given :math:`z_N = x` of the average-reward Bellman operator
 :math:`\mathcal T_i^\theta Q = r_i - J_i\mathbf 1 + P^\theta Q`.
 
 How :math:`M` is computed without joint actions. Let :math:`E = \bigcup_{k\in N} N_k` (the
-:math:`(\kappa+1)`-hop neighbourhood). Because :math:`\zeta^\theta` is a product of local
+:math:`(\kappa+1)`-hop neighbourhood), grown by the observation sets :math:`O_j`
+(``policy.observed(j)``) of its agents outside :math:`N`; with local policies (:math:`O_j = \{j\}`)
+nothing is added. The agents of :math:`N` must observe inside :math:`N` (else ``NotImplementedError``:
+:math:`\zeta_N` would read states outside :math:`N`, κ-hop policies, issue 11). Because :math:`\zeta^\theta` is a product of local
 policies, :math:`a'_{-N}` sums out of :math:`\zeta^\theta(a'|s')`, and because the next states
 are independent given :math:`(s, a)`, :math:`s'_{-N}` sums out of :math:`P(s'|s,a)`:
 
@@ -72,6 +75,7 @@ import scipy.linalg as sla
 
 from netmarl_verify.envs import NetworkedMDP
 from netmarl_verify.envs._memory import check_memory
+from netmarl_verify.envs._policy import observed_rows, product_table
 
 from ._backends import CRITIC_RESIDUAL_TOL, certify_residual
 from ._contract import PathCache, labels
@@ -176,7 +180,16 @@ def _averaged_equation(mdp, ev, agent, kappa, max_bytes):
     model = ev.model
     zeta = model.zeta
     N = list(mdp.kappa_hop(agent, kappa))
-    E = sorted({j for k in N for j in mdp.neighbourhoods[k]})
+    reads = model.reads  # reads(k): the agents whose states agent k's policy reads
+    for k in N:
+        if not set(reads(k)) <= set(N):
+            raise NotImplementedError(
+                f"the critic of agent {agent} at kappa={kappa}: agent {k} of N reads {reads(k)}, outside N = "
+                f"{tuple(N)}; zeta_N(a_N | s_N) then depends on states outside N, now and at the next step, and "
+                "M would need next-state axes beyond N (kappa-hop policies: issue 11)")
+    # E: the states the one-step law of z_N reads: the N_k (k in N) and what their outside agents observe
+    E0 = {j for k in N for j in mdp.neighbourhoods[k]}
+    E = sorted(E0 | {x for j in E0 if j not in N for x in reads(j)})
     out = [j for j in E if j not in N]
     S, A = mdp.state_sizes, mdp.action_sizes
     S_N = tuple(S[j] for j in N)
@@ -204,9 +217,7 @@ def _averaged_equation(mdp, ev, agent, kappa, max_bytes):
 
     # joint inside policy zeta_N(a_N | s_N), shape (|S_N|, |A_N|)
     s_N_all = np.stack(np.unravel_index(np.arange(nS_N), S_N), axis=1) if N else np.zeros((1, 0), int)
-    zeta_N = np.ones((nS_N, 1))
-    for q, k in enumerate(N):
-        zeta_N = (zeta_N[:, :, None] * zeta[k][s_N_all[:, q]][:, None, :]).reshape(nS_N, -1)
+    zeta_N = product_table([zeta[k][observed_rows([N.index(x) for x in reads(k)], s_N_all, S_N)] for k in N])
 
     act = dict(zip(E, act_E))
     nxt = dict(zip(N, nxt_N))
@@ -245,11 +256,11 @@ def _averaged_equation(mdp, ev, agent, kappa, max_bytes):
             states[:, k] = np.repeat(s_N_all[xs, q], n_out_states)
         for q, j in enumerate(out):
             states[:, j] = np.tile(out_all[:, q], xs.size)
-        ops = [zeta[j][states[:, j]] for j in used_out]
+        ops = [model.agent_weights(j, states) for j in used_out]  # states: the E coordinates are set
         ops += [model.gather(k, states) for k in N]
         K = paths.einsum(spec_K, *ops, key=spec_K).reshape(m, nA_N, nS_N)
         R = model.gather_reward(agent, states)
-        Rv = np.einsum(spec_R, R, *[zeta[j][states[:, j]] for j in used_out_R])
+        Rv = np.einsum(spec_R, R, *[model.agent_weights(j, states) for j in used_out_R])
         Rv = np.broadcast_to(Rv.reshape((m,) + r_shape), (m,) + A_N).reshape(m, nA_N)
         w = d_E[xs].reshape(m)[:, None] * np.repeat(zeta_N[xs], n_out_states, axis=0)  # (m, |A_N|)
         shape3 = (xs.size, n_out_states)

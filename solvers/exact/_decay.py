@@ -210,7 +210,7 @@ def _outside_action_weights(ev, states, outside, weights):
         if weights == "uniform":
             w[k] = np.full((B, mdp.action_sizes[k]), 1.0 / mdp.action_sizes[k])
         elif weights == "stationary":
-            w[k] = ev.model.zeta[k][states[:, k]]
+            w[k] = ev.model.agent_weights(k, states)  # zeta_k(. | s_{O_k}) at the full states
         else:  # fixed
             w[k] = np.zeros((B, mdp.action_sizes[k]))
             w[k][:, weights[2][k]] = 1.0
@@ -261,6 +261,13 @@ def truncated_q(mdp, policy, agent, kappa, weights="uniform", gamma=None, *, bac
     weights = _check_weights(mdp, weights)
     inside = list(mdp.kappa_hop(agent, kappa))
     outside = [k for k in range(mdp.n) if k not in inside]
+    if weights == "stationary":
+        for k in inside:
+            if not set(ev.model.reads(k)) <= set(inside):
+                raise NotImplementedError(
+                    f"weights='stationary' with agent {k} of N_{agent}^{kappa} reading states outside it "
+                    f"({ev.model.reads(k)}): the outside states' conditional law then depends on the inside "
+                    "actions (kappa-hop policies: issue 11)")
     S_in = tuple(mdp.state_sizes[k] for k in inside)
     A_in = tuple(mdp.action_sizes[k] for k in inside)
     n_in_s, n_in_a = math.prod(S_in), math.prod(A_in)
@@ -326,9 +333,15 @@ def truncated_gradient(mdp, policy, agent, kappa, weights="uniform", *, backend=
     agent = check_agent(mdp, agent)
     d_full = ev.stationary.reshape(mdp.state_sizes)
     zeta = ev.model.zeta
-    grad = np.zeros((mdp.state_sizes[agent], mdp.action_sizes[agent]))
+    reads = ev.model.reads
+    grad = np.zeros(zeta[agent].shape)
     for j in mdp.kappa_hop(agent, kappa):
         Nj = list(mdp.kappa_hop(j, kappa))
+        for k in Nj:
+            if not set(reads(k)) <= set(Nj):
+                raise NotImplementedError(
+                    f"truncated_gradient: agent {k} of N_{j}^{kappa} reads {reads(k)}, outside N_{j}^{kappa}; the "
+                    "stationary marginal would have to grow with the observation sets (kappa-hop policies: issue 11)")
         Qt = truncated_q(mdp, policy, j, kappa, weights, evaluation=ev, max_bytes=max_bytes)
         outside = tuple(k for k in range(mdp.n) if k not in Nj)
         d_in = d_full.sum(axis=outside)  # axes: states of Nj
@@ -338,18 +351,20 @@ def truncated_gradient(mdp, policy, agent, kappa, weights="uniform", *, backend=
         s_l, a_l = labels(m, m, batch=False, agents=m, what="the truncated gradient contraction")
         ops, subs = [Qt], [s_l + a_l]
         for q, k in enumerate(Nj):
-            if k != agent:
-                ops.append(zeta[k])
-                subs.append(s_l[q] + a_l[q])
+            if k != agent:  # zeta_k(a_k | s_{O_k}), its state axes those of O_k within Nj
+                ops.append(zeta[k].reshape(tuple(mdp.state_sizes[x] for x in reads(k)) + (-1,)))
+                subs.append("".join(s_l[Nj.index(x)] for x in reads(k)) + a_l[q])
         Qbar = np.einsum(",".join(subs) + "->" + s_l + a_l[pos], *ops)  # (S_Nj..., A_agent)
-        Z = zeta[agent]  # (S_i, A_i)
-        # score: for s_i = x: zeta(b|x) (Qbar(., b) - sum_c zeta(c|x) Qbar(., c))
+        Z = zeta[agent]  # (S_{O_i}, A_i)
+        # score: for s_{O_i} = x: zeta(b|x) (Qbar(., b) - sum_c zeta(c|x) Qbar(., c))
+        obs_pos = [Nj.index(x) for x in reads(agent)]
         shape = [1] * m + [Z.shape[1]]
-        shape[pos] = Z.shape[0]
+        for q in obs_pos:
+            shape[q] = mdp.state_sizes[Nj[q]]
         Zb = Z.reshape(shape)
         adv = Qbar - (Zb * Qbar).sum(axis=-1, keepdims=True)
         contrib = d_in[..., None] * Zb * adv
-        grad += contrib.sum(axis=tuple(q for q in range(m) if q != pos)) / mdp.n
+        grad += contrib.sum(axis=tuple(q for q in range(m) if q not in obs_pos)).reshape(Z.shape) / mdp.n
     return grad
 
 
@@ -539,6 +554,10 @@ def agent_marginals(mdp, policy, agent, states, actions, horizon, *, backend="de
     model = as_model(mdp, policy)
     agent = check_agent(mdp, agent)
     states, actions = mdp.check_pairs(states, actions)
+    if model.reads(agent) != (agent,):
+        raise NotImplementedError(
+            f"agent_marginals: agent {agent}'s policy reads {model.reads(agent)}; the law of (s_i, a_i) then needs "
+            "the joint law of the observed states (kappa-hop policies: issue 11)")
     P = transition_matrix(mdp, policy, backend=backend)
     zeta = model.zeta[agent]
     m = states.shape[0]

@@ -17,7 +17,7 @@ gradient of :math:`V(\mu_0)=\sum_s\mu_0(s)V(s)`.
 
 import numpy as np
 
-from netmarl_verify.envs import LocalSoftmaxPolicy, TabularSoftmaxPolicy, as_generator
+from netmarl_verify.envs import Parametrised, ScoreWeights, as_generator
 from netmarl_verify.envs._validation import as_float_array, fmt_number
 
 from ._evaluation import _check_gamma, evaluate_policy
@@ -90,10 +90,10 @@ def policy_gradient(mdp, policy, gamma=None, initial=None, *, backend="auto", ev
     >>> bool(np.allclose(U @ g, fd, rtol=1e-6, atol=1e-10))
     True
     """
-    if not isinstance(policy, (LocalSoftmaxPolicy, TabularSoftmaxPolicy)):
+    if not isinstance(policy, Parametrised):
         raise TypeError(
             "policy_gradient differentiates a softmax parametrisation: pass a LocalSoftmaxPolicy "
-            f"or a TabularSoftmaxPolicy, got {type(policy).__name__}"
+            f"or a TabularSoftmaxPolicy (any Parametrised policy), got {type(policy).__name__}"
         )
     gamma = _check_gamma(gamma)
     ev = evaluation
@@ -110,16 +110,9 @@ def policy_gradient(mdp, policy, gamma=None, initial=None, *, backend="auto", ev
         weights = ev.visitation(check_initial(initial, op.n_states))
         qbar = op.marginal(ev.global_values, gamma, 0.0)
 
-    # d(s) zeta_i(b|s_obs) (Qbar_i(s, b) - sum_c zeta_i(c|s_obs) Qbar_i(s, c)), summed over the state
-    # axes agent i's policy does not read (none for a tabular policy, all but s_i for qu2020's)
-    grads = []
-    for i, table in enumerate(op.probabilities()):
-        Z = table[op.state_of_agent(i)]  # (|S|, A_i)
-        adv = qbar[i] - (Z * qbar[i]).sum(axis=1, keepdims=True)
-        contrib = (weights[:, None] * Z * adv).reshape(op.state_shape + (table.shape[1],))
-        reads = op.reads(i)
-        grads.append(contrib.sum(axis=tuple(j for j in range(len(op.state_shape)) if j not in reads)))
-    return grads
+    # one route for every policy class: sum_{s,a} d(s) pi(a|s) Q(s,a) grad log pi(a|s), handed to the
+    # policy in agent-marginal form (d and Qbar_i); the policy sums over the states it does not read
+    return policy.score_contract(ScoreWeights(weights, qbar, op.state_shape))
 
 
 def finite_difference_gradient(objective_fn, policy, rng=None, n_directions=4, eps=1e-5):

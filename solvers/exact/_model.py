@@ -29,10 +29,11 @@ import math
 
 import numpy as np
 
-from netmarl_verify.envs import LocalSoftmaxPolicy, NetworkedMDP, TabularMDP, TabularSoftmaxPolicy, check_policy_table
+from netmarl_verify.envs import NetworkedMDP, TabularMDP, TabularSoftmaxPolicy, check_policy
 from netmarl_verify.envs._memory import check_memory
+from netmarl_verify.envs._policy import PolicyTables, joint_policy_table, observed_rows
 
-from ._contract import PathCache, labels
+from ._contract import LETTERS, PathCache, labels
 
 __all__ = []
 
@@ -68,18 +69,8 @@ class TabularOperator:
 
     def __init__(self, mdp, policy):
         self.mdp = mdp
-        if isinstance(policy, TabularSoftmaxPolicy):
-            table = policy.table()
-            if table.shape != (mdp.n_states, mdp.n_actions):
-                raise ValueError(
-                    f"policy logits have shape {table.shape}, the MDP needs {(mdp.n_states, mdp.n_actions)}"
-                )
-            self.softmax = policy
-        elif isinstance(policy, LocalSoftmaxPolicy):
-            raise TypeError("a LocalSoftmaxPolicy needs a NetworkedMDP; for a TabularMDP pass a table pi[s, a]")
-        else:
-            table = check_policy_table(policy, mdp.n_states, mdp.n_actions)
-            self.softmax = None
+        table = check_policy(mdp, policy)[0]
+        self.softmax = policy if isinstance(policy, TabularSoftmaxPolicy) else None
         self.pi = table
         self.n_states = mdp.n_states
         self.n_agents = 1
@@ -190,22 +181,12 @@ class NetworkedOperator:
     kind = "networked"  # informational only: the solvers call protocol methods, never test the tag
 
     def __init__(self, mdp, policy):
-        if not hasattr(policy, "probabilities"):
-            raise TypeError(
-                f"policy must be a LocalSoftmaxPolicy (or provide probabilities()), got {type(policy).__name__}"
-            )
-        if isinstance(policy, LocalSoftmaxPolicy):
-            policy.check(mdp)
-        probs = [np.asarray(p, dtype=np.float64) for p in policy.probabilities()]
-        if len(probs) != mdp.n:
-            raise ValueError(f"policy has {len(probs)} agents, the MDP has {mdp.n}")
-        for i, p in enumerate(probs):
-            if p.shape != (mdp.state_sizes[i], mdp.action_sizes[i]):
-                raise ValueError(f"policy table of agent {i} has shape {p.shape}, expected "
-                                 f"{(mdp.state_sizes[i], mdp.action_sizes[i])}")
+        tables = check_policy(mdp, policy)
+        probs = list(tables)
         self.mdp = mdp
         self.policy = policy
         self.zeta = probs
+        self.observed = tables.observed  # observed[i]: the agents whose states agent i's policy reads
         self.n_states = mdp.n_states
         self.n_agents = mdp.n
         self.n_actions = mdp.n_actions
@@ -218,8 +199,8 @@ class NetworkedOperator:
         return self.mdp.state_tuples()
 
     def reads(self, agent):
-        """Axes of :attr:`state_shape` (agents) whose states agent ``agent``'s policy reads."""
-        return (agent,)
+        """Axes of :attr:`state_shape` (agents) whose states agent ``agent``'s policy reads: ``policy.observed(agent)``."""
+        return self.observed[agent]
 
     def check_agent(self, agent):
         return check_agent(self.mdp, agent)
@@ -229,13 +210,7 @@ class NetworkedOperator:
 
     def joint_policy(self, max_bytes=None):
         """The joint policy table ``pi[s, a]`` on global indices (small instances only)."""
-        mdp = self.mdp
-        check_memory(8.0 * mdp.n_states * mdp.n_actions * 2, "the joint policy table", max_bytes=max_bytes)
-        states = mdp.state_tuples()
-        table = np.ones((mdp.n_states, 1))
-        for i in range(mdp.n):
-            table = (table[:, :, None] * self.zeta[i][states[:, i]][:, None, :]).reshape(mdp.n_states, -1)
-        return table
+        return joint_policy_table(self.mdp, PolicyTables(self.zeta, self.observed), max_bytes=max_bytes)
 
     # ------------------------------------------------------------------ sizes
     def estimate_nnz(self):
@@ -254,7 +229,12 @@ class NetworkedOperator:
 
     # ------------------------------------------------------------------ weights
     def policy_weights(self, states):
-        return [self.zeta[j][states[:, j]] for j in range(self.mdp.n)]
+        """Per agent, :math:`\\zeta_j(\\cdot \\mid s_{O_j})` at a batch of states (B, n): (B, A_j) arrays."""
+        return [self.agent_weights(j, states) for j in range(self.mdp.n)]
+
+    def agent_weights(self, j, states):
+        """Agent ``j``'s action distribution at a batch of states (B, n), (B, A_j) (reads ``observed[j]``)."""
+        return self.zeta[j][observed_rows(self.observed[j], states, self.mdp.state_sizes)]
 
     def onehot_weights(self, actions):
         out = []
@@ -393,10 +373,19 @@ class NetworkedOperator:
             ops, subs = [d.reshape(S)], [cur]
             for i in range(n):
                 Ni = mdp.neighbourhoods[i]
-                F = np.einsum("...a,...as->...s", self.zeta[i].reshape(
-                    tuple(S[i] if j == i else 1 for j in Ni) + (-1,)), mdp.transitions[i])
+                obs = self.observed[i]
+                if set(obs) <= set(Ni):  # F_i(s_{N_i}, s_i') = sum_a zeta_i(a | s_{O_i}) P_i(s_i' | s_{N_i}, a)
+                    F = np.einsum("...a,...as->...s", self.zeta[i].reshape(
+                        tuple(S[j] if j in obs else 1 for j in Ni) + (-1,)), mdp.transitions[i])
+                    subs.append("".join(cur[j] for j in Ni) + nxt[i])
+                else:  # the policy reads states outside N_i: F_i over the states of N_i and O_i
+                    U = sorted(set(Ni) | set(obs))
+                    x = LETTERS[2 * n]  # the action label (labels() used the first 2n letters)
+                    zs = "".join(cur[j] for j in obs)
+                    F = np.einsum(f"{zs}{x},{''.join(cur[j] for j in Ni)}{x}{nxt[i]}->{''.join(cur[j] for j in U)}{nxt[i]}",
+                                  self.zeta[i].reshape(tuple(S[j] for j in obs) + (-1,)), mdp.transitions[i])
+                    subs.append("".join(cur[j] for j in U) + nxt[i])
                 ops.append(F)
-                subs.append("".join(cur[j] for j in Ni) + nxt[i])
             return self.paths.einsum(",".join(subs) + "->" + nxt, *ops).reshape(self.n_states)
         b, act, nxt = labels(n, n, agents=n, what="transition_form='neighbourhood' rmatvec")
         out = np.zeros(S)
@@ -460,7 +449,8 @@ class NetworkedOperator:
         return self.zeta
 
     def state_of_agent(self, agent):
-        return self.mdp.state_tuples()[:, agent]
+        """For every global state, the row of ``probabilities()[agent]`` it reads."""
+        return observed_rows(self.observed[agent], self.mdp.state_tuples(), self.mdp.state_sizes)
 
     # ------------------------------------------------------------------ agent-marginal Q
     def marginal(self, values, scale, offset):

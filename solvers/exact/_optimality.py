@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from netmarl_verify.envs import LocalSoftmaxPolicy, TabularMDP, check_memory
+from netmarl_verify.envs import LocalSoftmaxPolicy, TabularMDP, check_memory, product_table
 
 from ._errors import SolverAccuracyError
 
@@ -497,12 +497,8 @@ def _check_game(mdp, action_sizes, policies):
 
 
 def _joint_table(tables):
-    """pi[s, a] = prod_i pi_i[s, a_i], joint index in C order over the agents."""
-    nS = tables[0].shape[0]
-    joint = np.ones((nS, 1))
-    for t in tables:
-        joint = (joint[:, :, None] * t[:, None, :]).reshape(nS, -1)
-    return joint
+    """pi[s, a] = prod_i pi_i[s, a_i], joint index in C order over the agents (:func:`~envs.product_table`)."""
+    return product_table(tables)
 
 
 def _induced_mdp(mdp, action_sizes, tables, agent):

@@ -10,11 +10,14 @@ reductions along short rows, which is what makes a batch of 1024 runs fast. Padd
 ``a >= A_i`` have logit :math:`-\infty` (probability exactly 0); states ``s >= S_i`` have finite
 logits that are never read.
 
-Sampling convention (bit-identical to the SAC of the first release, and to
-``tests/solvers/sampled/test_sac.py``'s reference): one uniform :math:`u_{b,i}` per run and agent,
-``a = #{k : u > cdf_k}`` with the cumulative sum taken in action order, clamped to ``A_i - 1``
-(so rounding of the last cdf entry below ``u`` cannot produce a padded action). The uniforms are
-one ``rng.random((B, n))`` call per draw.
+Sampling convention: :func:`~netmarl_verify.envs.sample_categorical`, the one batched sampler of
+the package, on the cumulative sum taken in action order (axis 0): one uniform :math:`u_{b,i}` per
+run and agent, ``a = min(#{k : u >= cdf_k}, l)`` with ``l`` the last action whose mass survives in
+the cumulative sum, so a padded (zero-mass) action is never drawn, however the last cdf entry
+rounds. (The first release used ``#{k : u > cdf_k}`` clamped to ``A_i - 1``; the two differ only on
+an exact tie ``u == cdf_k`` or a trailing mass lost to rounding, and the golden master and
+``tests/solvers/sampled/test_sac.py``'s reference are unchanged.) The uniforms are one
+``rng.random((B, n))`` call per draw.
 
 Score. :math:`\nabla_{\theta_i[x, b]}\log\zeta_i(a_i \mid s_i) = 1\{s_i = x\}(1\{a_i = b\} -
 \zeta_i(b \mid x))`: :meth:`SoftmaxActor.score_step` adds ``weight[b, i]`` times it to the logits,
@@ -23,6 +26,7 @@ changing only the row :math:`s_i` of each :math:`\theta_i`.
 
 import numpy as np
 
+from netmarl_verify.envs import sample_categorical
 from netmarl_verify.envs._validation import as_float_array
 
 __all__ = ["SoftmaxActor"]
@@ -79,7 +83,6 @@ class SoftmaxActor:
             theta[:, :, i, S[i]:] = 0.0  # padded states: finite, never read
         self.theta = theta
         self._rows = theta.reshape(self.Amax, B * n * self.Smax)  # a view: theta[k] flattened per action
-        self._a_last = np.asarray(A, dtype=np.int64) - 1
         self._flat_bn = np.arange(B * n)
         self._row_base = (np.arange(B, dtype=np.int64)[:, None] * n + np.arange(n)[None, :]) * self.Smax
 
@@ -95,9 +98,7 @@ class SoftmaxActor:
         """Actions (B, n) for states (B, n) and uniforms ``u`` (B, n) in [0, 1) (module docstring)."""
         P = self.probs(states)
         np.cumsum(P, axis=0, out=P)
-        act = (u > P).sum(axis=0)
-        np.minimum(act, self._a_last, out=act)
-        return act
+        return sample_categorical(P, u, axis=0)
 
     def sample(self, states, rng):
         """``draw(states, rng.random((B, n)))``: one uniform per run and agent from ``rng``."""
