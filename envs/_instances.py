@@ -6,14 +6,14 @@ import numpy as np
 
 from ._graph import check_graph, closed_neighbourhood
 from ._networked import NetworkedMDP
-from ._policy import check_policy
+from ._policy import LocalObservation, check_policy
 from ._random import as_generator
 from ._validation import ShapeError, as_float_array, check_distribution_rows
 
 __all__ = ["LocalTabularPolicy", "coloring_mdp", "coloring_state", "coupled_networked_mdp"]
 
 
-class LocalTabularPolicy:
+class LocalTabularPolicy(LocalObservation):
     r"""Product policy given by probability tables ``probs[i][s_i, a_i]`` (zeros allowed).
 
     Unlike :class:`~envs.LocalSoftmaxPolicy` it can be deterministic; the exact solvers accept it
@@ -35,14 +35,7 @@ class LocalTabularPolicy:
     def probabilities(self):
         return list(self._probs)
 
-    # -- the Policy protocol (not Parametrised: there is nothing to differentiate)
-    def observed(self, i):
-        """``(i,)``: agent ``i``'s policy reads its own local state."""
-        i = int(i)
-        if not 0 <= i < self.n:
-            raise ValueError(f"agent must be in 0..{self.n - 1}, got {i}")
-        return (i,)
-
+    # -- the Policy protocol (observed: LocalObservation; not Parametrised: nothing to differentiate)
     def action_weights(self, states):
         """``probs[i][s_i]`` for states (B, n): a list of (B, A_i) arrays."""
         return [self._probs[i][states[:, i]] for i in range(self.n)]

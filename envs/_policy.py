@@ -355,7 +355,18 @@ def softmax(logits, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-class LocalSoftmaxPolicy:
+class LocalObservation:
+    """Mixin of the local-state policies (qu2020): agent ``i`` reads only ``s_i``."""
+
+    def observed(self, i):
+        """``(i,)``: agent ``i``'s policy reads its own local state."""
+        i = int(i)
+        if not 0 <= i < self.n:
+            raise ValueError(f"agent must be in 0..{self.n - 1}, got {i}")
+        return (i,)
+
+
+class LocalSoftmaxPolicy(LocalObservation):
     r"""Product of local softmax policies :math:`\zeta_i(a_i | s_i)` (qu2020 §2.1).
 
     Parameters
@@ -414,14 +425,7 @@ class LocalSoftmaxPolicy:
 
     _table_label = "logits"  # check_policy names agent i's table "logits[i]"
 
-    # -- the Policy protocol
-    def observed(self, i):
-        """``(i,)``: agent ``i``'s policy reads its own local state."""
-        i = int(i)
-        if not 0 <= i < self.n:
-            raise ValueError(f"agent must be in 0..{self.n - 1}, got {i}")
-        return (i,)
-
+    # -- the Policy protocol (observed: LocalObservation)
     def action_weights(self, states):
         r""":math:`\zeta_i(\cdot \mid s_i)` for states (B, n): a list of (B, A_i) arrays."""
         probs = self.probabilities()
