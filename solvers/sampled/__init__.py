@@ -1,8 +1,8 @@
 """Sampled algorithms: the papers' learning rules, run on simulated environments.
 
-Each algorithm takes an environment (``n``, ``state_sizes``, ``action_sizes``, ``kappa_hop`` or
-``neighbourhoods``, ``step(states, actions, rng)``), runs a batch of ``B`` independent runs at
-once, draws all randomness from one ``rng`` (see :func:`~netmarl_verify.envs.as_generator`) and
+Each algorithm takes an environment (``n``, ``state_sizes``, ``action_sizes``, ``kappa_hop``,
+``step(states, actions, rng)``), runs a batch of ``B`` independent runs at once, draws all
+randomness from one ``rng`` (see :func:`~netmarl_verify.envs.as_generator`) and
 returns a result with a ``trace`` (one row per checkpoint and run), the recorded ``seed``, the
 ``settings``, ``elapsed`` and ``agent_steps_per_second`` (:class:`RunResult`). A ``callback``
 sees the parameters at every checkpoint and may add columns; a small ``exact_mdp`` adds exact

@@ -29,6 +29,12 @@ Choices pinned where Alg. 1 leaves room
   \zeta^{\theta(0)}(\cdot \mid s(0))`; :math:`\hat\mu^0 = 0`, :math:`\hat Q^0 = 0`.
 * **Score of the softmax.** :math:`\nabla_{\theta_i[x, b]}\log\zeta_i(a|s) = 1\{s_i = x\}(1\{a_i = b\}
   - \zeta_i(b|x))`: line 8 changes the row :math:`s_i(t)` of :math:`\theta_i` only.
+* **Observation sets.** The policies are :class:`~envs.LocalSoftmaxPolicy`, and the observation
+  sets :math:`O_i` (here :math:`\{i\}`) come from that class, i.e. from envs. The actor
+  (:class:`~netmarl_verify.solvers.sampled._actor.SoftmaxActor`) reads its rows through
+  :func:`~envs.observed_rows`. Neither this module nor the actor hard-codes which agents a policy
+  observes. An ``initial_logits`` policy that observes more than its own state is refused with
+  :class:`NotImplementedError` (κ-hop policies, ying2023: issue 11).
 * **Rescaling** :math:`\Gamma` is on by default (it is part of Alg. 1 and of Theorem 2's proof);
   the paper's own experiments switch it off ("In numerical experiments, we do not use this
   rescaling factor"), ``rescale=False``. :math:`\max_j\|\hat Q_j^t\|_\infty` is tracked exactly
@@ -57,7 +63,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._actor import SoftmaxActor, _check_initial_logits
+from netmarl_verify.envs import LocalSoftmaxPolicy
+
+from ._actor import SoftmaxActor, _check_initial_logits, observation_sets
 from ._env import _env_structure
 from ._runs import (EXACT_METRICS, ExactMetrics, RunResult, Stopwatch, TraceRecorder, _check_checkpoints,
                     _check_initial_states, _check_int, _check_step_output, agent_steps_per_second, seeded_generator,
@@ -168,6 +176,7 @@ class _SACInputs:
     S: tuple
     A: tuple
     hoods: list
+    observed: tuple
     kappa: int
     T: int
     B: int
@@ -186,6 +195,7 @@ def _sac_iv(env, kappa, n_iterations, batch, initial_logits, alpha, eta, checkpo
     T = _check_int(n_iterations, "n_iterations", 0)
     B = _check_int(batch, "batch", 1)
     n, S, A, hoods = _env_structure(env, kappa)
+    observed = _observed_sets(initial_logits, n, S, A)
     if table_mode not in TABLE_MODES:
         raise ValueError(f"`table_mode` must be one of {TABLE_MODES}, got {table_mode!r}")
     alpha = _as_schedule(DEFAULT_ALPHA if alpha is None else alpha, "alpha")
@@ -201,9 +211,35 @@ def _sac_iv(env, kappa, n_iterations, batch, initial_logits, alpha, eta, checkpo
     checkpoints = _check_checkpoints(checkpoints, T)
     if callback is not None and not callable(callback):
         raise TypeError("`callback` must be callable")
-    theta0 = _check_initial_logits(initial_logits, B, n, S, A)
+    theta0 = _check_initial_logits(initial_logits, B, n, S, A, observed)
     initial_states = _check_initial_states(initial_states, B, n, S)
-    return _SACInputs(n, S, A, hoods, kappa, T, B, theta0, alpha, eta, checkpoints, exact_metrics, initial_states)
+    return _SACInputs(n, S, A, hoods, observed, kappa, T, B, theta0, alpha, eta, checkpoints, exact_metrics,
+                      initial_states)
+
+
+def _observed_sets(initial_logits, n, S, A):
+    """The observation sets of the policies Alg. 1 learns, as envs declares them.
+
+    The learned policies are :class:`~envs.LocalSoftmaxPolicy`, and the sets are that class's
+    ``observed(i)``. An ``initial_logits`` policy that declares other sets is refused.
+
+    Raises
+    ------
+    NotImplementedError
+        ``initial_logits`` is a policy whose agent ``i`` observes other agents' states (κ-hop
+        policies: issue 11).
+    """
+    learned = observation_sets(LocalSoftmaxPolicy([np.zeros((S[i], A[i])) for i in range(n)]), n)
+    if not callable(getattr(initial_logits, "observed", None)):
+        return learned
+    given = observation_sets(initial_logits, n)
+    for i, (o, want) in enumerate(zip(given, learned)):
+        if o != want:
+            raise NotImplementedError(
+                f"scalable_actor_critic learns LocalSoftmaxPolicy policies, whose agent {i} observes {want}; "
+                f"`initial_logits` ({type(initial_logits).__name__}) has agent {i} observe {o}. Policies that "
+                "observe other agents' states come with the kappa-hop policies of issue 11")
+    return learned
 
 
 # ---------------------------------------------------------------------------- the algorithm
@@ -215,9 +251,10 @@ def scalable_actor_critic(env, kappa, n_iterations, *, batch=1, initial_logits=N
     Parameters
     ----------
     env : object
-        ``n``, ``state_sizes``, ``action_sizes``, ``kappa_hop(i, k)`` (or ``neighbourhoods``) and
-        ``step(states, actions, rng) -> (next_states, rewards)``, both shape (B, n), the rewards
-        being the local :math:`r_i(s(t), a(t))` at the current pair (e.g. :class:`~envs.NetworkedMDP`).
+        ``n``, ``state_sizes``, ``action_sizes``, ``kappa_hop(i, k)`` (e.g. from
+        :class:`~envs.AgentGraph`) and ``step(states, actions, rng) -> (next_states, rewards)``, both
+        of shape (B, n), where the rewards are the local :math:`r_i(s(t), a(t))` at the current pair
+        (e.g. :class:`~envs.NetworkedMDP`, :class:`~envs.WirelessNetwork`).
     kappa : int >= 0
         Truncation radius :math:`\kappa`.
     n_iterations : int >= 0
@@ -225,7 +262,8 @@ def scalable_actor_critic(env, kappa, n_iterations, *, batch=1, initial_logits=N
     batch : int >= 1
         :math:`B` independent runs; every array has a leading run axis.
     initial_logits : LocalSoftmaxPolicy or sequence of ndarray, optional
-        :math:`\theta_i(0)`, each shape (S_i, A_i) (shared) or (B, S_i, A_i); default zeros.
+        :math:`\theta_i(0)`, each of shape (S_i, A_i) (shared by all runs) or (B, S_i, A_i); zeros
+        by default. A policy object must observe what :class:`~envs.LocalSoftmaxPolicy` observes.
     alpha, eta : PowerSchedule, float, tuple or callable, optional
         Critic and actor step sizes (module docstring). A float means constant; a tuple is
         ``(scale, power[, shift])``. Defaults ``PowerSchedule(1.0, 0.55)`` and ``PowerSchedule(1.0, 0.9)``.
@@ -264,7 +302,10 @@ def scalable_actor_critic(env, kappa, n_iterations, *, batch=1, initial_logits=N
     MemoryBudgetError
         Dense tables that do not fit (the message names the largest agent, κ and the size).
     TypeError, ValueError
-        Invalid arguments (named).
+        Invalid arguments (named); an ``env`` without ``kappa_hop`` (TypeError naming it).
+    NotImplementedError
+        An ``initial_logits`` policy whose agents observe more than their own state (κ-hop
+        policies: issue 11).
 
     Examples
     --------
@@ -286,7 +327,7 @@ def scalable_actor_critic(env, kappa, n_iterations, *, batch=1, initial_logits=N
     # ---------------- parameters: theta (actor), Q-hat (critic tables), mu-hat (average rewards)
     layout = _Layout(n, S, A, hoods, B)
     mode = resolve_table_mode(layout, table_mode, kappa, max_bytes)  # refuses before allocating
-    pi = SoftmaxActor(iv.theta0, S, A)
+    pi = SoftmaxActor(iv.theta0, S, A, iv.observed)  # observation sets from envs (_observed_sets)
     use_gamma = bool(rescale and actor)
     Q = TruncatedTables(layout, mode, track_max=use_gamma)  # exact max_j ||Q_j||_inf per run, for Gamma
     mu = np.zeros((B, n))

@@ -21,7 +21,8 @@ from netmarl_verify.envs import MemoryBudgetError
 from netmarl_verify.solvers import sampled
 from netmarl_verify.solvers.exact import evaluate_policy
 from netmarl_verify.solvers.sampled import PowerSchedule, RunResult, SACResult, assumption3
-from netmarl_verify.solvers.sampled._actor import SoftmaxActor, _check_initial_logits
+from netmarl_verify.solvers.sampled import scalable_actor_critic
+from netmarl_verify.solvers.sampled._actor import SoftmaxActor, _check_initial_logits, observation_sets
 from netmarl_verify.solvers.sampled._env import _env_structure
 from netmarl_verify.solvers.sampled._runs import (ExactMetrics, Stopwatch, TraceRecorder, _check_checkpoints,
                                                   _check_int, agent_steps_per_second, seeded_generator)
@@ -209,8 +210,13 @@ def test_argument_checks():
     assert _check_checkpoints([5, 0, 5], 5) == [0, 5]
     with pytest.raises(ValueError, match="checkpoints"):
         _check_checkpoints([-1], 5)
-    theta = _check_initial_logits([np.ones((2, 3)), np.zeros((2, 1, 2))], 2, 2, (2, 1), (3, 2))
+    theta = _check_initial_logits([np.ones((2, 3)), np.zeros((2, 1, 2))], 2, 2, (2, 1), (3, 2), ((0,), (1,)))
     assert [t.shape for t in theta] == [(2, 2, 3), (2, 1, 2)] and theta[0].flags.writeable
+    # rows follow the observation sets: agent 1 reading (0, 1) has 2 * 1 rows, agent 0 reading () one
+    theta = _check_initial_logits(None, 3, 2, (2, 1), (3, 2), ((), (0, 1)))
+    assert [t.shape for t in theta] == [(3, 1, 3), (3, 2, 2)]
+    with pytest.raises(ValueError, match=r"initial_logits\[1\].*\(2, 2\)"):
+        _check_initial_logits([np.ones((1, 3)), np.zeros((1, 2))], 2, 2, (2, 1), (3, 2), ((), (0, 1)))
 
 
 def test_trace_recorder_checkpoints_callback_and_exact_columns():
@@ -284,26 +290,27 @@ def test_exact_metrics_hook_matches_the_exact_solver():
         ExactMetrics(mdp, ("critic_error",))
 
 
-def test_env_structure_bfs_equals_kappa_hop():
+def test_env_without_kappa_hop_is_refused_and_hoods_are_env_kappa_hop():
     mdp = envs.random_networked_mdp(nx.path_graph(5), 2, 2, rng=0)
 
-    class OneHop:  # the same env seen through `neighbourhoods` only
+    class OneHop:  # the same env seen through `neighbourhoods` only: nobody derives the kappa-hops
         n, state_sizes, action_sizes, step = mdp.n, mdp.state_sizes, mdp.action_sizes, mdp.step
-        neighbourhoods = [list(mdp.kappa_hop(i, 1)) for i in range(mdp.n)]
+        neighbourhoods = mdp.neighbourhoods
 
-    for kappa in range(4):
-        assert _env_structure(OneHop(), kappa) == _env_structure(mdp, kappa)
-    assert _env_structure(mdp, 2)[3][0] == (0, 1, 2)
-    net = envs.WirelessNetwork(3, 3, seed=0)
-
-    class WirelessOneHop:
-        n, state_sizes, action_sizes, step = net.n, net.state_sizes, net.action_sizes, net.step
-        neighbourhoods = net.neighbourhoods
-
-    for kappa in range(3):
-        assert _env_structure(WirelessOneHop(), kappa) == _env_structure(net, kappa)
-    with pytest.raises(TypeError, match="kappa_hop"):
+    for call in (lambda: _env_structure(OneHop(), 1), lambda: scalable_actor_critic(OneHop(), 1, 2)):
+        with pytest.raises(TypeError, match=r"missing 'kappa_hop'.*do not derive them from `neighbourhoods`"):
+            call()
+    with pytest.raises(TypeError, match="missing 'kappa_hop'"):
         _env_structure(type("NoGraph", (), dict(n=1, state_sizes=(2,), action_sizes=(2,), step=None))(), 1)
+    # SAC's kappa-hop sets are env.kappa_hop, for both envs
+    net = envs.WirelessNetwork(3, 3, seed=0)
+    for env in (mdp, net):
+        for kappa in range(4):
+            want = tuple(tuple(env.kappa_hop(i, kappa)) for i in range(env.n))
+            assert tuple(_env_structure(env, kappa)[3]) == want
+            res = scalable_actor_critic(env, kappa, 2, batch=2, rng=0, checkpoints=[2], table_mode="auto")
+            assert res.neighbourhoods == want
+    assert _env_structure(mdp, 2)[3][0] == (0, 1, 2)
 
 
 # ---------------------------------------------------------------------------- actor
@@ -321,11 +328,40 @@ def _brute_force_draw(logits, states, u, A):
     return out
 
 
+def _local(logits):
+    """The observation sets of a LocalSoftmaxPolicy with these (B, S_i, A_i) logits (envs says)."""
+    return observation_sets(envs.LocalSoftmaxPolicy([t[0] for t in logits]))
+
+
+def test_observation_sets_come_from_the_policy():
+    pol = envs.LocalSoftmaxPolicy([np.zeros((2, 2))] * 3)
+    assert observation_sets(pol) == observation_sets(pol, 3) == ((0,), (1,), (2,))
+
+    class Reads:
+        n = 2
+
+        def __init__(self, sets):
+            self.sets = sets
+
+        def observed(self, i):
+            return self.sets[i]
+
+    assert observation_sets(Reads([(0, 1), ()])) == ((0, 1), ())
+    with pytest.raises(ValueError, match="2 agents, the environment 3"):
+        observation_sets(Reads([(0,), (1,)]), 3)
+    with pytest.raises(ValueError, match=r"observed\(1\) = \(1, 0\)"):
+        observation_sets(Reads([(0,), (1, 0)]))
+    with pytest.raises(ValueError, match=r"observed\(0\) = \(2,\)"):
+        observation_sets(Reads([(2,), (1,)]))
+    with pytest.raises(TypeError, match="observed"):
+        observation_sets([np.zeros((2, 2))])
+
+
 def test_actor_draw_is_the_categorical_draw_with_the_same_uniforms():
     S, A, B = (3, 1, 2, 4), (2, 4, 1, 3), 5
     rng = np.random.default_rng(4)
     logits = [rng.standard_normal((B, S[i], A[i])) * 2 for i in range(4)]
-    pi = SoftmaxActor(logits, S, A)
+    pi = SoftmaxActor(logits, S, A, _local(logits))
     for i in range(4):
         assert np.array_equal(pi.logits()[i], logits[i])
     for _ in range(50):
@@ -351,7 +387,7 @@ def test_actor_score_step_is_the_softmax_score():
     S, A, B = (2, 3), (3, 2), 4
     rng = np.random.default_rng(5)
     logits = [rng.standard_normal((B, S[i], A[i])) for i in range(2)]
-    pi = SoftmaxActor(logits, S, A)
+    pi = SoftmaxActor(logits, S, A, _local(logits))
     s = np.stack([rng.integers(0, S[i], size=B) for i in range(2)], axis=1)
     a = np.stack([rng.integers(0, A[i], size=B) for i in range(2)], axis=1)
     w = rng.standard_normal((B, 2))
@@ -365,6 +401,36 @@ def test_actor_score_step_is_the_softmax_score():
             score[a[b, i]] += 1.0
             ref[s[b, i]] += w[b, i] * score
             assert_allclose(pi.logits()[i][b], ref, rtol=0, atol=1e-14)
+
+
+def test_actor_reads_the_rows_of_other_observation_sets():
+    """Agent 0 reads (1, 2), agent 1 nothing, agent 2 (0,): rows are observed_rows, one per configuration."""
+    S, A, B = (2, 3, 2), (3, 2, 2), 6
+    observed = ((1, 2), (), (0,))
+    R = (6, 1, 2)
+    rng = np.random.default_rng(6)
+    logits = [rng.standard_normal((B, R[i], A[i])) for i in range(3)]
+    pi = SoftmaxActor(logits, S, A, observed)
+    s = np.stack([rng.integers(0, S[i], size=B) for i in range(3)], axis=1)
+    row = np.stack([s[:, 1] * 2 + s[:, 2], np.zeros(B, dtype=np.int64), s[:, 0]], axis=1)
+    assert np.array_equal(pi.rows(s), row)
+    u = rng.random((B, 3))
+    ref = [[logits[i][b, row[b, i]] for i in range(3)] for b in range(B)]
+    expected = _brute_force_draw([np.array([[ref[b][i]] for b in range(B)]) for i in range(3)],
+                                 np.zeros((B, 3), dtype=np.int64), u, A)
+    assert np.array_equal(pi.draw(s, u), expected)
+    a = np.stack([rng.integers(0, A[i], size=B) for i in range(3)], axis=1)
+    w = rng.standard_normal((B, 3))
+    pi.score_step(s, a, w)
+    for b in range(B):
+        for i in range(3):
+            want = logits[i][b].copy()
+            x = want[row[b, i]]
+            p = np.exp(x - x.max()) / np.exp(x - x.max()).sum()
+            score = -p
+            score[a[b, i]] += 1.0
+            want[row[b, i]] += w[b, i] * score
+            assert_allclose(pi.logits()[i][b], want, rtol=0, atol=1e-14)
 
 
 # ---------------------------------------------------------------------------- bench constants

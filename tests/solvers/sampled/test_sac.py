@@ -21,6 +21,7 @@ from netmarl_verify import envs
 from netmarl_verify.envs import MemoryBudgetError
 from netmarl_verify.solvers.exact import critic_fixed_point
 from netmarl_verify.solvers.sampled import PowerSchedule, assumption3, frozen_policy_critic, scalable_actor_critic
+from _observing_policy import ObservingSoftmax
 
 
 # ---------------------------------------------------------------------------- reference
@@ -269,6 +270,22 @@ def test_argument_validation():
         PowerSchedule(-1.0, 0.5)
     with pytest.raises(ValueError, match="callback value"):
         scalable_actor_critic(mdp, 0, 10, checkpoints=[10], batch=2, callback=lambda st: {"x": np.zeros(3)})
+
+
+def test_observation_sets_come_from_envs_and_others_are_refused():
+    mdp = envs.random_networked_mdp(nx.path_graph(3), 2, 2, rng=0)
+    pol = envs.LocalSoftmaxPolicy.random(mdp, rng=3)
+    # a LocalSoftmaxPolicy and its logits give the same run (observed(i) == (i,): rows s_i)
+    a = scalable_actor_critic(mdp, 1, 50, batch=2, rng=0, initial_logits=pol, checkpoints=[50])
+    b = scalable_actor_critic(mdp, 1, 50, batch=2, rng=0, initial_logits=list(pol.logits), checkpoints=[50])
+    for x, y in zip(a.logits, b.logits):
+        assert np.array_equal(x, y)
+    # a policy whose agent 1 reads (0, 1): refused at input validation, naming issue 11
+    observing = ObservingSoftmax(mdp, [(0,), (0, 1), (2,)])
+    with pytest.raises(NotImplementedError, match=r"agent 1 observe \(0, 1\).*issue 11"):
+        scalable_actor_critic(mdp, 1, 10, initial_logits=observing)
+    with pytest.raises(NotImplementedError, match="issue 11"):
+        frozen_policy_critic(mdp, observing, 1, 10)
 
 
 def test_trace_callback_and_schedules():

@@ -303,15 +303,15 @@ def make_claims(*, faults):
                     r"\frac{\bar r}{1-\rho}\rho^{\kappa+1}",
               bound=THM1_BOUND, assumptions=_thm1_assumptions, measure=thm1_measure,
               instances=_decay_instances, figure=lambda rows: _decay_figure(rows, "Theorem 1"),
-              notes="Measured: exact sup over all pairs agreeing on N_i^kappa (full Q_i table). "
-                    "Signed rewards on the copy chain violate the statement by a factor 2 (module docstring)."),
+              notes="Measured: exact sup over all pairs agreeing on N_i^kappa (full Q_i table). Signed rewards "
+                    "on the copy chain violate the statement as written (module docstring; ratios in the table)."),
         Claim(id="qu2020.cor1", paper=PAPER, paper_file=PAPER_FILE, source="Corollary 1 (§3.1, App. B.3)",
               statement="Under Theorem 1's conditions the discounted Q-functions have the "
                         "(rbar/(1-gamma rho), gamma rho) exponential decay property.",
               latex=r"\sup |Q^\gamma_i(z) - Q^\gamma_i(z')| \le \frac{\bar r}{1-\gamma\rho}(\gamma\rho)^{\kappa+1}",
               bound=COR1_BOUND, assumptions=_thm1_assumptions, measure=cor1_measure,
               instances=_decay_instances, figure=lambda rows: _decay_figure(rows, "Corollary 1"),
-              notes="gamma in {0.5, 0.9}."),
+              notes="One row per discount factor gamma (see the table)."),
         Claim(id="qu2020.lemma2a", paper=PAPER, paper_file=PAPER_FILE, source="Lemma 2(a), eq. (5)-(6)",
               statement="Under (c, rho) exponential decay, every truncated Q-function (any weights) is within "
                         "c rho^(kappa+1) of Q_i at every state-action pair.",

@@ -247,13 +247,12 @@ def make_lemma3_claim(*, faults, claim_id="qu2020.lemma3"):
         figure=_lemma3_figure,
         atol=LEMMA3_ATOL,
         notes="One row per (kappa, t) and form. 'rho^t': measured = max over all agents i and all initial pairs "
-              "agreeing on N_i^kappa (exact supremum via events, module docstring; on the n=8 path 64 random "
-              "pairs per (agent, kappa) that differ at every outside agent, a lower bound on the supremum). "
-              "'[C^t a0]_i': the proof's sharper per-agent bound, shown at the agent that decides the verdict "
-              "(a violating agent if any, else the largest ratio); it needs no rho < 1 and stays applicable on "
-              "the rho >= 1 instance. On the copy chain TV = rho^t exactly (ratio 1); on the coupled instances "
-              "rho^t is loose (ratios <= 0.42) while [C^t a0]_i is attained at t = kappa + 1 (ratio 1). "
-              "atol = 1e-12 covers the rounding of the propagated marginals ((T+1)|S|u <= 4.5e-13).",
+              "agreeing on N_i^kappa (exact supremum via events, module docstring; on the instance marked "
+              "'(random pairs)', LEMMA3_PAIRS random pairs per (agent, kappa) that differ at every outside agent, "
+              "a lower bound on the supremum). '[C^t a0]_i': the proof's sharper per-agent bound, shown at the "
+              "agent that decides the verdict (a violating agent if any, else the largest ratio); it needs no "
+              "rho < 1 and stays applicable where rho >= 1. How tight each form is: see the table and the figure. "
+              "atol (LEMMA3_ATOL) covers the rounding of the propagated marginals, of order (T+1)|S|u.",
     )
 
 
@@ -431,8 +430,8 @@ def make_appA2_claim(*, faults, claim_id="qu2020.appA2"):
               "k^n colourings of the networkx graph. The maximum over deterministic colourings is the maximum "
               "over the whole state-independent class because J is multilinear in (zeta_1, ..., zeta_n) (each "
               "zeta_j enters each term at most once), which the row 'J(random policy) <= max J(colouring)' "
-              "checks. Identities use a rounding tolerance of 1e-12 (direct solves, marginal sums of <= 1296 "
-              "entries). Part (b) is skipped on the 5-cycle with k = 3 (7776 states).",
+              "checks. Identities use the rounding tolerance APPA2_TOL; part (b) is skipped on instances with "
+              "more than APPA2_CLOSED_FORM_MAX_STATES global states (see the table).",
     )
 
 
@@ -551,14 +550,14 @@ def make_figB4_claim(*, faults, claim_id="qu2020.figB4"):
         instances=_figB4_instances,
         figure=_figB4_figure,
         notes="Protocol of the paper: per instance one uniform draw of (s, s', a, a'), the second pair taking the "
-              "inside coordinates of the first, kappa = 0 .. ecc(i) - 1 (0 .. n-2 on the line; 0 .. 5 on the grid, "
-              "where larger kappa leave nothing outside), each value an exact difference of Q_i. 'Decays "
-              "exponentially' is checked three ways: the rate fitted (least squares on log values, "
-              "verify.fit_exponential_rate; exact zeros left out) to the median curve is < 1; its one-sided 95% "
-              "bootstrap upper bound (instances resampled) is < 1, so a flat curve fails; and at most half of the "
-              "instances have an own fitted rate >= 1. Extra columns record Theorem 1's max_i sum_j C_ij on the "
-              "same instances: it is typically > 1, i.e. the decay is observed outside Theorem 1's hypothesis. "
-              "Quick mode: line n=6 and grid 2x4, 8 instances each.",
+              "inside coordinates of the first, kappa = 0 .. ecc(i) - 1 (larger kappa leave nothing outside), "
+              "each value an exact difference of Q_i. 'Decays exponentially' is checked three ways: the rate "
+              "fitted (least squares on log values, verify.fit_exponential_rate; exact zeros left out) to the "
+              "median curve is < 1; its one-sided bootstrap upper bound (level FIGB4_LEVEL, instances "
+              "resampled) is < 1, so a flat curve fails; and at most the fraction FIGB4_MAX_NON_DECAYING of "
+              "the instances have an own fitted rate >= 1. Extra columns record Theorem 1's max_i sum_j C_ij "
+              "on the same instances, i.e. whether the decay is observed inside Theorem 1's hypothesis (see "
+              "the table). Quick mode uses smaller graphs (FIGB4_GRAPHS_QUICK).",
     )
 
 

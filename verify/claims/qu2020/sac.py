@@ -540,7 +540,7 @@ def make_claims(*, faults):
                     "(Assumption 4 is checked per policy, the theorem needs it uniformly). extra.ratio_sup_decay "
                     "compares with the tighter sup-decay(kappa)/(1-mu_D) the proof gives when the exact decay "
                     "sup of eq. (4) replaces c rho^(kappa+1): it shows how much of the looseness is Theorem 1's "
-                    "constant. Random App. B.4 kernels have Theorem 1 row sums > 1: not applicable."),
+                    "constant. Instances whose Theorem 1 row sums exceed 1 are not applicable (see the table)."),
         Claim(id="qu2020.critic", paper=PAPER, paper_file=PAPER_FILE,
               source="Theorem 3(b) with theta frozen (App. C.2, eq. (15)-(16))",
               statement="With the policy frozen, the critic iterates Q-hat_i^t of Alg. 1 (lines 3-6) converge to the "
@@ -553,18 +553,15 @@ def make_claims(*, faults):
               bound=CRITIC_BOUND, assumptions=_critic_assumptions,
               measure=lambda inst, rng, quick: _critic_measure(inst, rng, quick, target, critic_env),
               instances=_critic_instances, figure=_critic_figure,
-              notes="Derivation of the criterion and of the allowance in the module docstring "
-                    "(verify/claims/qu2020/sac.py). E(t) is the mean over B independent runs of the max-norm "
-                    "error over agents and table entries, at log-spaced checkpoints; extra.ratio_se is its "
-                    "delta-method standard error, extra.ratio_z the distance to the asymptotic prediction in "
-                    "standard errors. The slope row has bound 0 (the claimed slope -a/2 is drawn in the figure "
-                    "and recorded). The rows are applicable only when the exact averaged-ODE transient at T is "
-                    "<= 10% of the measured error. Finding: on the 3-agent path at kappa = 1 the offset mode "
-                    "fixed by the dummy pair has rate ~ pi(dummy)/|Z_N| ~ 2e-4 and the transient outlasts any "
-                    "feasible run (full mode: not applicable); kappa = 1 is checked on the 2-agent path. "
-                    "Quick mode: B = 64, T = 16384 (kappa = 0) and 8192 (kappa = 1); full: B = 128, T = 65536. "
-                    "extra.detectable_offset is the smallest offset of the target the ratio check would flag "
-                    "(its power; module docstring)."),
+              notes="Derivation of the criterion, the allowance and the power in the module docstring. E(t) is the "
+                    "mean over B independent runs of the max-norm error over agents and table entries, at "
+                    "log-spaced checkpoints; extra.ratio_se is its delta-method standard error, extra.ratio_z the "
+                    "distance to the asymptotic prediction in standard errors, extra.detectable_offset the "
+                    "smallest offset of the target the ratio check would flag. The slope row has bound 0 (the "
+                    "claimed slope -a/2 is drawn in the figure and recorded). A row applies only when the exact "
+                    "averaged-ODE transient at T is at most CRITIC_TRANSIENT_FRACTION of the measured error; why "
+                    "the 3-agent path at kappa = 1 is not applicable, and why kappa = 1 is checked on the 2-agent "
+                    "path: module docstring (the dummy pair slows the critic). B and T are in each row."),
         Claim(id="qu2020.thm2", paper=PAPER, paper_file=PAPER_FILE, source="Theorem 2 (§3.2), proof in App. D",
               statement="Under Assumptions 1-5, the Scalable Actor-Critic reaches an approximate stationary point: "
                         "liminf_T ||grad J(theta(T))|| <= L c rho^(kappa+1)/(1-mu_D), L = sqrt(sum_i L_i^2). "
@@ -576,17 +573,14 @@ def make_claims(*, faults):
               measure=lambda inst, rng, quick: _thm2_measure(inst, rng, quick, c_scale),
               instances=_thm2_instances, figure=_thm2_figure,
               notes="measured = max over runs of min_{t >= T/4} ||grad J(theta_t)|| (exact, solvers.exact."
-                    "policy_gradient); extra.mean_over_runs is the mean. A finite run cannot prove a liminf: 'holds' "
-                    "means the finite-T value is below the bound, and a 'violated' row would only say that T was "
-                    "too short. mu_D in the bound is the largest over every run and checkpoint, sigma the smallest "
-                    "(Assumption 4 needs uniformity in theta; it cannot hold uniformly for softmax policies, "
-                    "sigma -> 0 as the logits diverge). L_i = sqrt(2) is the uniform softmax bound; "
-                    "extra.score_norm_max is the largest score norm met. Step sizes alpha_t = 1/(1+t)^0.55, "
-                    "eta_t = 100/(1+t)^0.9 (Assumption 3 holds); eta's scale 100 makes the gradient drop visibly "
-                    "within the budget. extra.bound_met_at_start: for kappa <= 1 the bound is above "
-                    "||grad J(theta_0)|| already (vacuous on this instance); kappa = 2 needs learning. The "
-                    "kappa-dependence of the bound is not visible in the gap (module docstring). Quick: B = 4, "
-                    "T = 4096, rescaling on; full: B = 16, T = 32768, rescaling on and off."),
+                    "policy_gradient); extra.mean_over_runs is the mean. 'holds' means the finite-T value is below "
+                    "the bound; a 'violated' row would only say that T was too short. mu_D in the bound is the "
+                    "largest over every run and checkpoint, sigma the smallest, L_i = sqrt(2) the uniform softmax "
+                    "bound (module docstring); extra.score_norm_max is the largest score norm met, "
+                    "extra.bound_met_at_start marks rows whose bound is above ||grad J(theta_0)|| already. Step "
+                    "sizes THM2_ALPHA and THM2_ETA (Assumption 3 holds; eta's large scale makes the gradient drop "
+                    "visibly within the budget). Why the kappa-dependence of the bound is not visible in the gap: "
+                    "module docstring; the gaps and bounds: see the table and the figure."),
     ]
 
 
