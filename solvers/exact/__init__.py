@@ -1,11 +1,93 @@
-"""Exact solvers: stationary distributions, Q-functions, occupancy measures, policy gradients.
+r"""Exact solvers: ground truth by direct linear algebra, with a residual certificate.
 
-Every quantity is computed from the local factors of a :class:`~envs.NetworkedMDP` (or from a
-:class:`~envs.TabularMDP`) by direct linear algebra with a residual certificate, on a dense
-(LAPACK) or sparse (SuperLU) backend chosen by size.
+Every quantity is computed from the local factors of a :class:`~netmarl_verify.envs.NetworkedMDP`
+(or from a :class:`~netmarl_verify.envs.TabularMDP`) on a dense (LAPACK) or sparse (SuperLU)
+backend chosen by size. Every solve records its residual; one above tolerance raises
+:class:`SolverAccuracyError` instead of returning a wrong number.
+
+Policy evaluation (qu2020 §2.1)
+-------------------------------
+evaluate_policy           -- solve once for (mdp, policy[, gamma]), or for a derived kernel
+                             (``operator=``, e.g. :class:`RestartOperator`); returns a :class:`PolicyEvaluation`
+PolicyEvaluation          -- stationary distribution, J, biases / values, Q at pairs, visitations
+transition_matrix         -- :math:`P_\pi(s'|s)`, dense or CSR
+stationary_distribution   -- :math:`d` with :math:`d^\top P_\pi = d^\top`
+average_reward            -- :math:`J(\theta)` or :math:`J_i(\theta)` (qu2020 eq. (2))
+q_function                -- differential (eq. (3)) or discounted Q at state-action pairs
+state_values              -- bias :math:`h` or discounted :math:`V` over global states
+chain_structure           -- recurrent classes and period of a chain (:class:`ChainStructure`)
+
+Policy gradients
+----------------
+policy_gradient           -- exact gradient of :math:`J` (qu2020 Lemma 1) or of the discounted value
+objective                 -- the scalar the gradient differentiates
+finite_difference_gradient -- central differences along random directions, a second route
+
+Occupancy measures
+------------------
+discounted_visitation     -- normalised :math:`(1-\gamma)\sum_t \gamma^t \Pr(s_t = s)` over states
+discounted_occupancy      -- unnormalised :math:`\lambda(s, a)` over state-action pairs (ying2023 eq. (2))
+
+Interaction, decay and truncation (qu2020 §2.2, §3.1)
+-----------------------------------------------------
+interaction_matrix        -- Theorem 1's :math:`C`
+interaction_rho           -- :math:`\rho = \max_i \sum_j C_{ij}` and the row sums (:class:`InteractionRho`)
+row_sums                  -- the same two numbers as a tuple ``(rho, sums)``
+agent_marginals           -- Lemma 3's exact laws of :math:`z_i(t)` from given pairs
+marginal_tv_sup           -- Lemma 3's supremum of their total-variation distance
+q_table                   -- the full :math:`Q_i(s, a)` table (small instances)
+truncated_q               -- :math:`\tilde Q_i` on :math:`N_i^\kappa` (eq. (5)-(6))
+truncated_gradient        -- :math:`\hat h_i(\theta)` (eq. (7))
+score_norm_bound          -- :math:`L_i`, the largest softmax score norm
+decay_profile             -- the left side of eq. (4) per κ (:class:`DecayProfile`)
+
+Critic (qu2020 Algorithm 1, Assumption 4, Theorem 3)
+----------------------------------------------------
+critic_fixed_point        -- the averaged critic equation's solution (:class:`CriticEquation`)
+ergodicity_constants      -- :math:`\sigma`, :math:`\mu_D` of Assumption 4 (:class:`ErgodicityConstants`)
+critic_approximation_error -- the left side of Theorem 3's eq. (13), best constant (:class:`CriticApproximation`)
+critic_slowest_rate       -- the slowest rate of the averaged critic ODE
+critic_ode_transient      -- its transient, exactly
+
+Optimality and equilibria
+-------------------------
+optimal_values, optimal_gain, value_iteration, policy_iteration, lp_values -- optimal control
+policy_values, bellman_residual -- a fixed policy's values and their Bellman residual
+best_response, nash_gap, optimality_gap, best_deterministic_policy -- per-agent deviations
+OptimalValues, OptimalGain, BestResponse, DeterministicOptimum -- their results
+
+Operators and backends
+----------------------
+as_model                  -- ``(mdp, policy)`` as the factored operator the backends read
+PolicyOperator            -- the operator protocol (``rows``, ``matvec``, ``rmatvec``, ...)
+RestartOperator           -- zhang2025's restart kernel :math:`\gamma P_\pi + (1-\gamma)\mathbf 1 e_{s_0}^\top`
+choose_backend            -- the dense / sparse backend object the solvers would pick
+
+Errors
+------
+MultipleRecurrentClassesError -- average reward is undefined: more than one recurrent class
+PeriodicChainError        -- the sum in eq. (3) does not converge (pass ``periodic="cesaro"``)
+SolverAccuracyError       -- a residual certificate failed
+UnidentifiedFixedPointError -- Assumption 4(a) fails: the critic's fixed point is not unique
 """
 
-from ._errors import MultipleRecurrentClassesError, PeriodicChainError, SolverAccuracyError
+from ._backends import choose_backend
+from ._critic import (
+    CriticApproximation,
+    CriticEquation,
+    ErgodicityConstants,
+    critic_approximation_error,
+    critic_fixed_point,
+    ergodicity_constants,
+)
+from ._critic_dynamics import critic_ode_transient, critic_slowest_rate
+from ._decay import DecayProfile, decay_profile
+from ._errors import (
+    MultipleRecurrentClassesError,
+    PeriodicChainError,
+    SolverAccuracyError,
+    UnidentifiedFixedPointError,
+)
 from ._evaluation import (
     PolicyEvaluation,
     average_reward,
@@ -16,76 +98,13 @@ from ._evaluation import (
     transition_matrix,
 )
 from ._gradient import finite_difference_gradient, objective, policy_gradient
+from ._interaction import InteractionRho, agent_marginals, interaction_matrix, interaction_rho, row_sums
+from ._marginal_tv import marginal_tv_sup
 from ._markov import ChainStructure, chain_structure
+from ._model import as_model
 from ._occupancy import discounted_occupancy, discounted_visitation
-
-__all__ = [
-    "evaluate_policy",
-    "PolicyEvaluation",
-    "transition_matrix",
-    "stationary_distribution",
-    "average_reward",
-    "q_function",
-    "state_values",
-    "policy_gradient",
-    "objective",
-    "finite_difference_gradient",
-    "discounted_visitation",
-    "discounted_occupancy",
-    "chain_structure",
-    "ChainStructure",
-    "MultipleRecurrentClassesError",
-    "PeriodicChainError",
-    "SolverAccuracyError",
-]
-
-from ._decay import (  # noqa: E402  (qu2020 §2.2 / §3.1 quantities)
-    DecayProfile,
-    agent_marginals,
-    decay_profile,
-    interaction_matrix,
-    q_table,
-    row_sums,
-    score_norm_bound,
-    truncated_gradient,
-    truncated_q,
-)
-
-__all__ += [
-    "interaction_matrix",
-    "row_sums",
-    "q_table",
-    "truncated_q",
-    "truncated_gradient",
-    "decay_profile",
-    "DecayProfile",
-    "agent_marginals",
-    "score_norm_bound",
-]
-
-from ._critic import (  # noqa: E402  (qu2020 Alg. 1 critic, Assumption 4, Theorem 3)
-    CriticApproximation,
-    CriticEquation,
-    ErgodicityConstants,
-    UnidentifiedFixedPointError,
-    critic_approximation_error,
-    critic_fixed_point,
-    ergodicity_constants,
-)
-
-__all__ += [
-    "critic_fixed_point",
-    "CriticEquation",
-    "UnidentifiedFixedPointError",
-    "ergodicity_constants",
-    "ErgodicityConstants",
-    "critic_approximation_error",
-    "CriticApproximation",
-]
-
-from ._critic_dynamics import critic_ode_transient, critic_slowest_rate  # noqa: E402  (qu2020 Theorem 3(b) ODE)
-from ._marginal_tv import marginal_tv_sup  # noqa: E402  (qu2020 Lemma 3's supremum)
-from ._optimality import (  # noqa: E402  (optimal values, best responses, Nash / optimality gaps)
+from ._operator import PolicyOperator, RestartOperator
+from ._optimality import (
     BestResponse,
     DeterministicOptimum,
     OptimalGain,
@@ -102,11 +121,49 @@ from ._optimality import (  # noqa: E402  (optimal values, best responses, Nash 
     policy_values,
     value_iteration,
 )
+from ._truncation import q_table, score_norm_bound, truncated_gradient, truncated_q
 
-__all__ += [
+__all__ = [
+    # policy evaluation
+    "evaluate_policy",
+    "PolicyEvaluation",
+    "transition_matrix",
+    "stationary_distribution",
+    "average_reward",
+    "q_function",
+    "state_values",
+    "chain_structure",
+    "ChainStructure",
+    # policy gradients
+    "policy_gradient",
+    "objective",
+    "finite_difference_gradient",
+    # occupancy measures
+    "discounted_visitation",
+    "discounted_occupancy",
+    # interaction, decay and truncation
+    "interaction_matrix",
+    "interaction_rho",
+    "InteractionRho",
+    "row_sums",
+    "agent_marginals",
+    "marginal_tv_sup",
+    "q_table",
+    "truncated_q",
+    "truncated_gradient",
+    "score_norm_bound",
+    "decay_profile",
+    "DecayProfile",
+    # critic
+    "critic_fixed_point",
+    "CriticEquation",
+    "ergodicity_constants",
+    "ErgodicityConstants",
+    "critic_approximation_error",
+    "CriticApproximation",
     "critic_slowest_rate",
     "critic_ode_transient",
-    "marginal_tv_sup",
+    # optimality and equilibria
     "OptimalValues",
     "OptimalGain",
     "BestResponse",
@@ -122,9 +179,14 @@ __all__ += [
     "nash_gap",
     "optimality_gap",
     "best_deterministic_policy",
+    # operators and backends
+    "as_model",
+    "PolicyOperator",
+    "RestartOperator",
+    "choose_backend",
+    # errors
+    "MultipleRecurrentClassesError",
+    "PeriodicChainError",
+    "SolverAccuracyError",
+    "UnidentifiedFixedPointError",
 ]
-
-from ._backends import choose_backend  # noqa: E402  (the dense/sparse backend object the solvers would pick)
-from ._model import as_model  # noqa: E402  ((mdp, policy) in the factored interface the backends read)
-
-__all__ += ["as_model", "choose_backend"]

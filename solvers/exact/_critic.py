@@ -82,6 +82,7 @@ from ._contract import PathCache, labels
 from ._errors import SolverAccuracyError, UnidentifiedFixedPointError
 from ._evaluation import evaluate_policy
 from ._model import NetworkedOperator, _chunks, check_agent
+from ._truncation import q_table
 
 __all__ = [
     "critic_fixed_point",
@@ -138,10 +139,16 @@ class CriticEquation:
 
         The dummy row is set to ``table[dummy]`` (the constraint :math:`\hat Q(\tilde z_N) = 0`).
         """
-        q = (self.table if table is None else np.asarray(table, dtype=np.float64)).reshape(-1)
-        res = self.M @ q - self.pi * q + self.pi * (self.mean_reward - self.J)
-        res[self.dummy] = q[self.dummy]
-        return res
+        q = self.table if table is None else np.asarray(table, dtype=np.float64)
+        return _equation_residual(q, self.M, self.pi, self.mean_reward, self.J, self.dummy)
+
+
+def _equation_residual(table, M, pi, mean_reward, J, dummy):
+    r"""Residual vector of :math:`(\star)` at ``table``, with the dummy row ``table[dummy]``."""
+    q = table.reshape(-1)
+    res = M @ q - pi * q + pi * (mean_reward - J)
+    res[dummy] = q[dummy]
+    return res
 
 
 def _check_networked(mdp, policy, evaluation):
@@ -355,9 +362,11 @@ def critic_fixed_point(mdp, policy, agent, kappa, dummy=None, *, evaluation=None
             q[keep] = sla.solve(G, rhs, check_finite=False)
         except (sla.LinAlgError, ValueError) as exc:  # pragma: no cover - guarded by pi > 0 and ergodicity
             raise SolverAccuracyError(f"agent {agent}, kappa={kappa}: the averaged critic equation is singular ({exc})")
-    eq = CriticEquation(q.reshape(shape), N, k0, M, pi, mean_reward, J, np.nan)
-    res = eq.equation_residual()
-    eq.residual = float(np.abs(res).max()) / max(1.0, float(np.abs(rhs).max(initial=0.0)))
+    table = q.reshape(shape)
+    res = _equation_residual(table, M, pi, mean_reward, J, k0)
+    residual = float(np.abs(res).max()) / max(1.0, float(np.abs(rhs).max(initial=0.0)))
+    eq = CriticEquation(table=table, neighbourhood=N, dummy=k0, M=M, pi=pi, mean_reward=mean_reward, J=J,
+                        residual=residual)
     certify_residual(f"agent {agent}, kappa={kappa}: averaged critic equation", eq.residual, tol=RESIDUAL_TOL,
                      hint="is the state-action chain nearly decomposable?")
     if full_output:
@@ -491,8 +500,6 @@ def critic_approximation_error(mdp, policy, agent, kappa, dummy=None, *, evaluat
     >>> bool(res.error < 1e-10)
     True
     """
-    from ._decay import q_table
-
     ev = _check_networked(mdp, policy, evaluation)
     agent = check_agent(mdp, agent)
     Qhat = critic_fixed_point(mdp, policy, agent, kappa, dummy, evaluation=ev, max_bytes=max_bytes)

@@ -22,6 +22,7 @@ from ._backends import choose_backend
 from ._errors import PeriodicChainError
 from ._markov import AverageRewardSolver, DiscountedSolver, chain_structure, raise_if_not_unichain
 from ._model import _chunks, as_model
+from ._operator import PolicyOperator
 
 __all__ = [
     "PolicyEvaluation",
@@ -36,7 +37,7 @@ __all__ = [
 PERIODIC_MODES = ("raise", "cesaro")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PolicyEvaluation:
     r"""Everything the exact solvers know about one (model, policy[, gamma]).
 
@@ -59,9 +60,38 @@ class PolicyEvaluation:
     values : ndarray, shape (|S|, n)
         Bias :math:`h_i` (average reward, :math:`d^\top h_i = 0`) or :math:`V_i` (discounted).
     period : int or None
-        Period of the recurrent class (average reward only).
+        Period of the recurrent class (average reward only; 1 means aperiodic).
+    periodic : {"raise", "cesaro"}
+        What Q at pairs does on a periodic chain (average reward): ``"raise"`` raises
+        :class:`PeriodicChainError` (:meth:`require_aperiodic`), ``"cesaro"`` uses the Cesàro-limit
+        bias.
     residuals : dict
         Residual certificate of every solve (max-norm, relative).
+    custom_rewards : bool
+        True when ``rewards=`` replaced the model's expected rewards (Q at pairs is then
+        undefined; :meth:`require_model_rewards`).
+    J : float or None
+        Global average reward :math:`\frac1n\sum_i J_i` (property; average reward only).
+    global_values : ndarray, shape (|S|,)
+        Bias / value of the global reward (property).
+
+    Methods
+    -------
+    q(states, actions, agent=None)
+        Exact Q at global state-action pairs.
+    q_local(states, actions)
+        All local :math:`Q_i` at pairs, shape (m, n).
+    visitation(initial)
+        Unnormalised discounted visitation from an initial distribution (discounted only).
+    require_aperiodic()
+        Raise :class:`PeriodicChainError` where Q is undefined; return ``self``.
+    require_model_rewards(what)
+        Raise :class:`ValueError` after ``rewards=``; return ``self``.
+
+    Notes
+    -----
+    Built by :func:`evaluate_policy` with keyword arguments only; ``_solver`` (the factorisation,
+    reused by :meth:`visitation`) is private.
     """
 
     model: object
@@ -75,8 +105,7 @@ class PolicyEvaluation:
     period: int | None
     periodic: str
     residuals: dict = field(default_factory=dict)
-    _solver: object = None
-    #: True when ``rewards=`` replaced the model's expected rewards (Q at pairs is then undefined).
+    _solver: object = field(default=None, repr=False, compare=False)
     custom_rewards: bool = False
 
     def __repr__(self):
@@ -105,7 +134,26 @@ class PolicyEvaluation:
         return self.values.mean(axis=1)
 
     def q(self, states, actions, agent=None):
-        """Exact Q at global state-action pairs (see :func:`q_function`)."""
+        r"""Exact Q at global state-action pairs (see :func:`q_function`).
+
+        Parameters
+        ----------
+        states, actions : int array
+            NetworkedMDP: shape (m, n) of local indices. TabularMDP: shape (m,) of global indices.
+        agent : int or None
+            ``None``: Q of the global reward :math:`\frac1n\sum_i r_i`; ``i``: :math:`Q_i`.
+
+        Returns
+        -------
+        ndarray, shape (m,)
+
+        Raises
+        ------
+        PeriodicChainError
+            See :meth:`require_aperiodic`.
+        ValueError
+            After ``rewards=`` (:meth:`require_model_rewards`), or for invalid pairs or agent.
+        """
         if agent is not None:
             agent = self.model.check_agent(agent)
         out = self.q_local(states, actions)
@@ -114,8 +162,19 @@ class PolicyEvaluation:
         return out[:, agent].copy()
 
     def require_aperiodic(self):
-        """Raise :class:`PeriodicChainError` if Q is undefined here: average reward, a periodic
-        recurrent class and ``periodic="raise"``. Returns ``self``."""
+        """Check that Q at pairs is defined here, for chaining (``ev.require_aperiodic().q(...)``).
+
+        Returns
+        -------
+        PolicyEvaluation
+            ``self``.
+
+        Raises
+        ------
+        PeriodicChainError
+            Average reward, a periodic recurrent class and ``periodic="raise"``: the sum in
+            qu2020 eq. (3) does not converge.
+        """
         if self.gamma is None and self.period is not None and self.period > 1 and self.periodic == "raise":
             raise PeriodicChainError(
                 f"the recurrent class of the chain under this policy has period {self.period}: the sum in "
@@ -128,15 +187,52 @@ class PolicyEvaluation:
         r"""Unnormalised discounted visitation :math:`\lambda = (I - \gamma P_\pi^\top)^{-1}\mu_0`.
 
         Reuses the factorisation of the evaluation (discounted only); the residual certificate is
-        recorded in :attr:`residuals`. ``initial`` is a validated distribution over global states.
+        recorded in :attr:`residuals`.
+
+        Parameters
+        ----------
+        initial : ndarray, shape (|S|,)
+            An initial distribution :math:`\mu_0` over global states, already validated (it is
+            not checked here; :func:`discounted_visitation` validates it for you).
+
+        Returns
+        -------
+        ndarray, shape (|S|,)
+            :math:`\lambda = \sum_t \gamma^t (P_\pi^\top)^t \mu_0`, which sums to
+            :math:`1/(1-\gamma)`.
+
+        Raises
+        ------
+        ValueError
+            On an average-reward evaluation (``gamma=None``).
+        SolverAccuracyError
+            The residual certificate fails.
         """
         if self.gamma is None:
             raise ValueError("the discounted visitation needs a discounted evaluation (gamma in [0, 1))")
         return self._solver.visitation(initial, self.residuals)
 
     def require_model_rewards(self, what="Q at state-action pairs"):
-        """Raise unless the rewards are the model's own (``rewards=`` gives expected rewards only,
-        not the reward of each state-action pair that Q, gradients and truncations need)."""
+        """Check that the rewards are the model's own, for chaining.
+
+        ``rewards=`` gives expected rewards per state only, not the reward of each state-action
+        pair that Q, gradients and truncations need.
+
+        Parameters
+        ----------
+        what : str
+            The quantity that needs pair rewards, for the error message.
+
+        Returns
+        -------
+        PolicyEvaluation
+            ``self``.
+
+        Raises
+        ------
+        ValueError
+            If the evaluation was given ``rewards=``.
+        """
         if self.custom_rewards:
             raise ValueError(
                 f"{what} needs the reward of every state-action pair, but this evaluation was given "
@@ -190,15 +286,38 @@ def _policy_rewards(model, rewards):
     return r, True
 
 
-def evaluate_policy(mdp, policy, gamma=None, *, rewards=None, backend="auto", periodic="raise"):
+def _operator_of(mdp, policy, operator):
+    """``as_model(mdp, policy)``, or the given operator (then ``mdp`` and ``policy`` must be None)."""
+    if operator is None:
+        return as_model(mdp, policy)
+    if mdp is not None or policy is not None:
+        raise TypeError("pass either (mdp, policy) or operator=, not both: the operator already carries the "
+                        "model and the policy")
+    if not isinstance(operator, PolicyOperator):
+        raise TypeError(f"operator must implement the PolicyOperator protocol, got {type(operator).__name__}")
+    return operator
+
+
+def evaluate_policy(mdp=None, policy=None, gamma=None, *, operator=None, rewards=None, backend="auto",
+                    periodic="raise"):
     """Solve for everything exact about ``policy`` once; reuse it for Q, J and gradients.
 
     Parameters
     ----------
     mdp : NetworkedMDP or TabularMDP
+        Omitted (``None``) when ``operator`` is given.
     policy : LocalSoftmaxPolicy (networked) or policy table / TabularSoftmaxPolicy (tabular)
+        Omitted (``None``) when ``operator`` is given.
     gamma : float in [0, 1) or None
         ``None``: average reward (qu2020); otherwise discounted.
+    operator : PolicyOperator, optional
+        Evaluate this kernel instead of ``as_model(mdp, policy)``: a derived kernel such as
+        :class:`~._operator.RestartOperator` (zhang2025's restart kernel
+        :math:`\\gamma P_\\pi + (1-\\gamma)\\mathbf 1 e_{s_0}^\\top`). It is materialised through the
+        backend (:meth:`~._backends.LinearBackend.transition_matrix`) exactly as a model's kernel
+        is; its rewards, pairs and policy side are the operator's. The result's ``model`` is the
+        operator, so solvers that need a :class:`~envs.NetworkedMDP` (truncation, the critic)
+        refuse it.
     rewards : ndarray of shape (|S|, n), or callable, optional
         Replaces the model's expected rewards :math:`r_{\\pi,i}(s)` (column ``i`` for agent ``i``;
         one column for a TabularMDP): e.g. ying2023's shadow rewards or chen2024's barrier terms,
@@ -223,11 +342,28 @@ def evaluate_policy(mdp, policy, gamma=None, *, rewards=None, backend="auto", pe
         The tables would not fit (estimated before allocating).
     SolverAccuracyError
         A residual certificate failed.
+    TypeError
+        ``operator`` is not a :class:`~._operator.PolicyOperator`, or is given together with
+        ``mdp`` / ``policy``.
+
+    Examples
+    --------
+    The stationary distribution of the restart kernel is the normalised discounted visitation
+    from the restart state (zhang2025):
+
+    >>> import numpy as np
+    >>> from netmarl_verify.envs import TabularMDP
+    >>> from netmarl_verify.solvers.exact import (RestartOperator, as_model, discounted_visitation,
+    ...                                          evaluate_policy)
+    >>> mdp, pi = TabularMDP(np.array([[[0.9, 0.1]], [[0.3, 0.7]]]), np.zeros((2, 1))), np.ones((2, 1))
+    >>> ev = evaluate_policy(operator=RestartOperator(as_model(mdp, pi), 0.5, 1))
+    >>> ev.stationary.round(6), discounted_visitation(mdp, pi, 0.5, [0.0, 1.0]).round(6)
+    (array([0.214286, 0.785714]), array([0.214286, 0.785714]))
     """
     if periodic not in PERIODIC_MODES:
         raise ValueError(f"periodic must be one of {PERIODIC_MODES}, got {periodic!r}")
     gamma = _check_gamma(gamma)
-    model = as_model(mdp, policy)
+    model = _operator_of(mdp, policy, operator)
     linalg = choose_backend(model, backend)  # chosen once: a LinearBackend object
     P = linalg.transition_matrix(model)
     r, custom = _policy_rewards(model, rewards)
@@ -238,17 +374,50 @@ def evaluate_policy(mdp, policy, gamma=None, *, rewards=None, backend="auto", pe
         solver = AverageRewardSolver(P, linalg, k=int(structure.recurrent_states[0]))
         d = solver.stationary(residuals)
         J, h = solver.bias(r, d, residuals)
-        return PolicyEvaluation(model, None, linalg.name, P, r, d, J, h, structure.period, periodic, residuals,
-                                solver, custom)
+        return PolicyEvaluation(model=model, gamma=None, backend=linalg.name, P=P, rewards=r, stationary=d,
+                                J_local=J, values=h, period=structure.period, periodic=periodic,
+                                residuals=residuals, custom_rewards=custom, _solver=solver)
     solver = DiscountedSolver(P, gamma, linalg)
     V = solver.values(r, residuals)
-    return PolicyEvaluation(model, gamma, linalg.name, P, r, None, None, V, None, periodic, residuals, solver, custom)
+    return PolicyEvaluation(model=model, gamma=gamma, backend=linalg.name, P=P, rewards=r, stationary=None,
+                            J_local=None, values=V, period=None, periodic=periodic, residuals=residuals,
+                            custom_rewards=custom, _solver=solver)
 
 
 def transition_matrix(mdp, policy, *, backend="auto"):
     """The state transition matrix :math:`P_\\pi(s'|s)` under ``policy`` (qu2020 eq. (1)).
 
-    Built from the local factors row block by row block; dense ndarray or CSR matrix.
+    Built from the local factors row block by row block, on the backend :func:`evaluate_policy`
+    would use.
+
+    Parameters
+    ----------
+    mdp : NetworkedMDP or TabularMDP
+    policy : LocalSoftmaxPolicy (networked) or policy table / TabularSoftmaxPolicy (tabular)
+    backend : {"auto", "dense", "sparse"} or a backend object of :mod:`._backends`
+        ``"auto"`` picks dense or sparse by size.
+
+    Returns
+    -------
+    ndarray or scipy.sparse.csr_matrix, shape (|S|, |S|)
+        Row :math:`s` is :math:`P_\\pi(\\cdot|s)`; global states in the order of
+        ``mdp.state_tuples()`` (agent 0 most significant). Dense on the dense backend, CSR on the
+        sparse one.
+
+    Raises
+    ------
+    MemoryBudgetError
+        The matrix would not fit (estimated before allocating).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netmarl_verify.envs import TabularMDP
+    >>> from netmarl_verify.solvers.exact import transition_matrix
+    >>> P = np.array([[[0.9, 0.1]], [[0.3, 0.7]]])
+    >>> transition_matrix(TabularMDP(P, np.zeros((2, 1))), np.ones((2, 1)))
+    array([[0.9, 0.1],
+           [0.3, 0.7]])
     """
     model = as_model(mdp, policy)
     return choose_backend(model, backend).transition_matrix(model)
@@ -290,7 +459,40 @@ def stationary_distribution(mdp, policy, *, backend="auto"):
 
 
 def average_reward(mdp, policy, agent=None, *, backend="auto"):
-    """:math:`J(\\theta)` (qu2020 eq. (2)), or :math:`J_i(\\theta)` with ``agent=i``."""
+    """:math:`J(\\theta)` (qu2020 eq. (2)), or :math:`J_i(\\theta)` with ``agent=i``.
+
+    .. math:: J(\\theta) = E_{(s,a)\\sim\\pi^\\theta}\\, r(s, a), \\qquad
+              r = \\frac1n\\sum_i r_i, \\qquad J_i(\\theta) = E_{(s,a)\\sim\\pi^\\theta}\\, r_i(s, a).
+
+    Parameters
+    ----------
+    mdp : NetworkedMDP or TabularMDP
+    policy : LocalSoftmaxPolicy (networked) or policy table / TabularSoftmaxPolicy (tabular)
+    agent : int or None
+        ``None``: the global average reward; ``i``: agent ``i``'s.
+    backend : {"auto", "dense", "sparse"} or a backend object of :mod:`._backends`
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    MultipleRecurrentClassesError
+        More than one recurrent class (the stationary distribution is not unique). A periodic
+        chain is fine: :math:`J` is defined by its unique stationary distribution.
+    ValueError
+        ``agent`` is not an agent of ``mdp``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netmarl_verify.envs import TabularMDP
+    >>> from netmarl_verify.solvers.exact import average_reward
+    >>> P = np.array([[[0.9, 0.1]], [[0.3, 0.7]]])
+    >>> average_reward(TabularMDP(P, np.array([[1.0], [0.0]])), np.ones((2, 1)))
+    0.75
+    """
     ev = evaluate_policy(mdp, policy, None, backend=backend, periodic="cesaro")
     if agent is None:
         return ev.J
@@ -309,9 +511,9 @@ def q_function(mdp, policy, states, actions, agent=None, gamma=None, *, backend=
         NetworkedMDP: shape (m, n) of local indices. TabularMDP: shape (m,) of global indices.
     agent : int or None
         ``None``: Q of the global reward :math:`r = \\frac1n\\sum_i r_i`; ``i``: :math:`Q_i`.
-    gamma : float in (0, 1) or None
+    gamma : float in [0, 1) or None
         ``None``: differential Q of qu2020 eq. (3) (bias normalised so that its stationary mean is
-        zero). Otherwise the discounted Q.
+        zero). Otherwise the discounted Q; ``gamma=0`` gives the reward itself.
     backend : {"auto", "dense", "sparse"}
     periodic : {"raise", "cesaro"}
         On a periodic chain the sum in eq. (3) does not converge: ``"raise"`` raises
@@ -322,6 +524,16 @@ def q_function(mdp, policy, states, actions, agent=None, gamma=None, *, backend=
     Returns
     -------
     ndarray, shape (m,)
+
+    Raises
+    ------
+    ValueError
+        ``gamma`` outside [0, 1), an ``evaluation`` computed with another ``gamma``, invalid pairs
+        or agent, or an ``evaluation`` given ``rewards=``.
+    PeriodicChainError
+        Average reward on a periodic chain with ``periodic="raise"``.
+    MultipleRecurrentClassesError
+        Average reward with more than one recurrent class.
 
     References
     ----------
@@ -336,7 +548,41 @@ def q_function(mdp, policy, states, actions, agent=None, gamma=None, *, backend=
 
 
 def state_values(mdp, policy, gamma=None, agent=None, *, backend="auto"):
-    """Bias :math:`h` (average reward, :math:`d^\\top h = 0`) or discounted :math:`V`, over global states."""
+    """Bias :math:`h` (average reward, :math:`d^\\top h = 0`) or discounted :math:`V`, over global states.
+
+    Parameters
+    ----------
+    mdp : NetworkedMDP or TabularMDP
+    policy : LocalSoftmaxPolicy (networked) or policy table / TabularSoftmaxPolicy (tabular)
+    gamma : float in [0, 1) or None
+        ``None``: the bias of qu2020 eq. (3) with stationary mean zero (the Cesàro-limit bias on a
+        periodic chain); otherwise :math:`V = (I - \\gamma P_\\pi)^{-1} r_\\pi`.
+    agent : int or None
+        ``None``: of the global reward :math:`\\frac1n\\sum_i r_i`; ``i``: of :math:`r_i`.
+    backend : {"auto", "dense", "sparse"} or a backend object of :mod:`._backends`
+
+    Returns
+    -------
+    ndarray, shape (|S|,)
+        Indexed by global state (``np.ravel_multi_index``, agent 0 most significant).
+
+    Raises
+    ------
+    ValueError
+        ``gamma`` outside [0, 1).
+    MultipleRecurrentClassesError
+        Average reward with more than one recurrent class.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from netmarl_verify.envs import TabularMDP
+    >>> from netmarl_verify.solvers.exact import state_values
+    >>> P = np.array([[[0.9, 0.1]], [[0.3, 0.7]]])
+    >>> mdp = TabularMDP(P, np.array([[1.0], [0.0]]))
+    >>> state_values(mdp, np.ones((2, 1)), 0.5).round(6)
+    array([1.857143, 0.428571])
+    """
     ev = evaluate_policy(mdp, policy, _check_gamma(gamma), backend=backend, periodic="cesaro")
     if agent is None:
         return ev.global_values

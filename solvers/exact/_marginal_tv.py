@@ -17,7 +17,7 @@ import numpy as np
 
 from netmarl_verify import envs
 
-from ._decay import agent_marginals
+from ._interaction import agent_marginals
 
 __all__ = ["marginal_tv_sup"]
 

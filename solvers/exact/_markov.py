@@ -36,10 +36,9 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
 from ._backends import BACKENDS, RESIDUAL_TOL, certify_residual, get_backend, relative_residual
-from ._backends import choose_backend as _choose_backend
 from ._errors import MultipleRecurrentClassesError, SolverAccuracyError
 
-__all__ = ["ChainStructure", "chain_structure", "build_transition_matrix", "choose_backend", "RESIDUAL_TOL", "BACKENDS"]
+__all__ = ["ChainStructure", "chain_structure", "build_transition_matrix", "RESIDUAL_TOL", "BACKENDS"]
 
 
 @dataclass
@@ -99,15 +98,6 @@ def chain_structure(P):
         period = gcd(period, int(dv))
     n_rec = sum(len(c) for c in classes)
     return ChainStructure(len(classes), first, max(period, 1), N - n_rec, classes)
-
-
-def choose_backend(model, backend):
-    """The *name* of the backend :func:`._backends.choose_backend` picks (``"dense"`` or ``"sparse"``).
-
-    Kept for callers outside the solvers that record the choice as a string
-    (``verify/_bench.py``); the solvers use the object from :func:`._backends.choose_backend`.
-    """
-    return _choose_backend(model, backend).name
 
 
 def build_transition_matrix(model, backend):

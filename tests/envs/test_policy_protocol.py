@@ -213,7 +213,7 @@ def test_the_three_samplers_agree_with_the_reference():
     assert_array_equal(LocalPolicySampler(pol).sample_from_uniforms(states, u), ref)
     from netmarl_verify.solvers.sampled._actor import SoftmaxActor
 
-    actor = SoftmaxActor([np.broadcast_to(t, (B, S, A)) for t in logits], (S, S), (A, A))
+    actor = SoftmaxActor([np.broadcast_to(t, (B, S, A)) for t in logits], (S, S), (A, A), [(0,), (1,)])
     assert_array_equal(actor.draw(states, u), ref)
     # LocalSoftmaxPolicy.sample draws u = rng.random((B, n)) the same way
     rng_u = np.random.default_rng(5).random((B, 2))
@@ -226,7 +226,7 @@ def test_padded_actions_of_the_actor_are_never_drawn():
     from netmarl_verify.solvers.sampled._actor import SoftmaxActor
 
     B = 64
-    actor = SoftmaxActor([np.zeros((B, 1, 2)), np.zeros((B, 1, 5))], (1, 1), (2, 5))
+    actor = SoftmaxActor([np.zeros((B, 1, 2)), np.zeros((B, 1, 5))], (1, 1), (2, 5), [(0,), (1,)])
     a = actor.draw(np.zeros((B, 2), dtype=np.int64), np.full((B, 2), np.nextafter(1.0, 0.0)))
     assert_array_equal(a, np.tile([1, 4], (B, 1)))
 

@@ -192,3 +192,85 @@ def test_score_norm_bound_exact():
     pol = envs.LocalSoftmaxPolicy([np.log(np.array([[0.2, 0.3, 0.5], [0.9, 0.05, 0.05]]))])
     # at (s=1, a=1): e_1 - zeta = (-.9, .95, -.05) -> norm sqrt(.81 + .9025 + .0025)
     assert score_norm_bound(pol, 0) == pytest.approx(np.sqrt(0.81 + 0.9025 + 0.0025), rel=1e-14)
+
+
+# ---------------------------------------------------------------------------- result objects (issue 15)
+def test_interaction_rho_is_row_sums_bit_for_bit_with_names():
+    from netmarl_verify.solvers.exact import InteractionRho, interaction_rho, row_sums
+
+    for tf in ("local", "neighbourhood"):
+        mdp, _ = _instance(tf, "local", seed=7)
+        C = interaction_matrix(mdp)
+        rho, sums = row_sums(C)
+        res = interaction_rho(C)
+        assert isinstance(res, InteractionRho) and isinstance(res.rho, float)
+        assert res.rho == rho and np.array_equal(res.sums, sums)  # the same numbers, not approximately
+        assert res.sums.shape == (mdp.n,) and res.rho == res.sums[res.agent] == res.sums.max()
+        assert res.decays == (rho < 1)
+        assert res == interaction_rho(C.copy()) and res != interaction_rho(2 * C)
+
+
+def test_interaction_rho_by_hand_and_refuses_non_square():
+    from netmarl_verify.solvers.exact import interaction_rho
+
+    res = interaction_rho([[0.0, 0.5, 0.0], [0.25, 0.5, 0.5], [0.0, 0.125, 0.0]])
+    assert res.rho == 1.25 and res.sums.tolist() == [0.5, 1.25, 0.125] and res.agent == 1 and not res.decays
+    for bad in (np.zeros((2, 3)), np.zeros(3), np.zeros((0, 0))):
+        with pytest.raises(ValueError, match="square"):
+            interaction_rho(bad)
+    with pytest.raises(Exception):  # frozen result
+        res.rho = 0.0
+
+
+def test_decay_profile_is_a_dataclass_with_equality_and_the_same_repr():
+    import dataclasses
+
+    from netmarl_verify.solvers.exact import DecayProfile
+
+    mdp, pol = _instance("local", "local")
+    a = decay_profile(mdp, pol, 1, [0, 1], method="sup")
+    b = decay_profile(mdp, pol, 1, [0, 1], method="sup")
+    assert dataclasses.is_dataclass(a)
+    assert [f.name for f in dataclasses.fields(a)] == ["kappas", "values", "method", "witnesses", "evaluations"]
+    assert a == b and a is not b
+    assert a != decay_profile(mdp, pol, 1, [0], method="sup") and a != "DecayProfile"
+    assert a.evaluations == mdp.n_states * mdp.n_actions and len(a.witnesses) == 2
+    # the repr text of the hand-written class it replaces
+    assert repr(a) == (f"DecayProfile(method='sup', kappas=[0, 1], "
+                       f"values={np.round(np.asarray(a.values), 6).tolist()})")
+    c = DecayProfile([0, 2], [0.5, 0.25], "search")
+    assert repr(c) == "DecayProfile(method='search', kappas=[0, 2], values=[0.5, 0.25])"
+    assert isinstance(c.kappas, np.ndarray) and isinstance(c.values, np.ndarray)
+    assert c.witnesses == [] and c.evaluations == 0
+    assert DecayProfile([0, 2], [0.5, 0.25], "search", None) == c  # witnesses=None means none, as before
+    s = decay_profile(mdp, pol, 1, [0, 1], method="sampled", n_samples=3, rng=0)
+    assert s == decay_profile(mdp, pol, 1, [0, 1], method="sampled", n_samples=3, rng=0)
+    assert s.values.shape == (3, 2) and s.witnesses == []
+
+
+def test_policy_evaluation_is_built_with_keywords_only():
+    from netmarl_verify.solvers.exact import PolicyEvaluation
+
+    mdp, pol = _instance("local", "local")
+    ev = evaluate_policy(mdp, pol)
+    with pytest.raises(TypeError):
+        PolicyEvaluation(ev.model, None, "dense", ev.P, ev.rewards, ev.stationary, ev.J_local, ev.values, 1,
+                         "raise")
+    fields = {f: getattr(ev, f) for f in ("model", "gamma", "backend", "P", "rewards", "stationary", "J_local",
+                                          "values", "period", "periodic", "residuals", "custom_rewards")}
+    again = PolicyEvaluation(**fields, _solver=ev._solver)
+    st, ac = ref.all_pairs(mdp)
+    assert np.array_equal(again.q(st[:5], ac[:5]), ev.q(st[:5], ac[:5]))
+    assert "_solver" not in repr(ev) and repr(again) == repr(ev)
+
+
+def test_critic_equation_is_built_with_its_residual():
+    from netmarl_verify.solvers.exact import critic_fixed_point
+
+    mdp, pol = _instance("local", "local")
+    _, eq = critic_fixed_point(mdp, pol, 0, 1, full_output=True)
+    res = eq.equation_residual()
+    assert np.isfinite(eq.residual) and eq.residual < 1e-10
+    keep = np.arange(eq.pi.size) != eq.dummy
+    scale = max(1.0, float(np.abs(eq.pi * (eq.mean_reward - eq.J))[keep].max(initial=0.0)))
+    assert eq.residual == pytest.approx(float(np.abs(res).max()) / scale, rel=1e-9, abs=1e-300)

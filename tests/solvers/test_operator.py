@@ -316,3 +316,77 @@ def test_restart_operator_matches_the_dense_restart_matrix(case):
     for i, (table, Qbar) in enumerate(zip(rop.probabilities(), rop.marginal(v, 0.5, 0.2))):
         Z = table[rop.state_of_agent(i)]
         assert_allclose((Z * Qbar).sum(axis=1), r.mean(axis=1) + 0.2 + 0.5 * R @ v, atol=1e-13)
+
+
+# ---------------------------------------------------------------------------- evaluate_policy(operator=)
+def _stationary_by_hand(R):
+    """d with d^T R = d^T, sum d = 1, by a dense least-squares solve of the stacked system."""
+    N = R.shape[0]
+    A = np.vstack([(np.eye(N) - R).T, np.ones((1, N))])
+    b = np.zeros(N + 1)
+    b[N] = 1.0
+    return np.linalg.lstsq(A, b, rcond=None)[0]
+
+
+@pytest.mark.parametrize("backend", ["dense", "sparse"])
+@pytest.mark.parametrize("case", _operator_cases())
+def test_evaluate_policy_on_the_restart_operator_end_to_end(case, backend):
+    from netmarl_verify.solvers.exact import RestartOperator, discounted_visitation, evaluate_policy
+    from netmarl_verify.solvers.exact._operator import as_operator
+
+    mdp, pol = _case(case)
+    P, r = _dense_chain(mdp, pol)  # brute force, from the joint tables
+    g, s0 = 0.7, 1
+    R = g * P  # zhang2025's restart kernel, by hand
+    R[:, s0] += 1 - g
+    ev = evaluate_policy(operator=RestartOperator(as_operator(mdp, pol), g, s0), backend=backend)
+    assert ev.backend == backend and ev.period == 1
+    M = ev.P.toarray() if hasattr(ev.P, "toarray") else ev.P
+    assert_allclose(M, R, atol=1e-14)
+    # route 1: a dense solve of the hand-built restart matrix
+    d = _stationary_by_hand(R)
+    assert_allclose(ev.stationary, d, atol=1e-12)
+    assert_allclose(ev.J_local, d @ r, atol=1e-12)
+    assert_allclose(ev.values - R @ ev.values, r - (d @ r)[None, :], atol=1e-11)  # Poisson equation of R
+    assert_allclose(d @ ev.values, 0.0, atol=1e-12)
+    # route 2, closed form: stationary of gamma P + (1-gamma) 1 e_s0^T = (1-gamma) x visitation from s0
+    e0 = np.zeros(P.shape[0])
+    e0[s0] = 1.0
+    assert_allclose(ev.stationary, discounted_visitation(mdp, pol, g, e0, backend=backend), atol=1e-12)
+    assert_allclose(ev.stationary, (1 - g) * np.linalg.solve(np.eye(P.shape[0]) - g * P.T, e0), atol=1e-12)
+    # discounted evaluation of the restart kernel: V = (I - beta R)^{-1} r
+    evd = evaluate_policy(operator=RestartOperator(as_operator(mdp, pol), g, s0), gamma=0.6, backend=backend)
+    assert_allclose(evd.values, np.linalg.solve(np.eye(P.shape[0]) - 0.6 * R, r), atol=1e-11)
+
+
+def test_evaluate_policy_operator_gives_q_at_pairs_of_the_restart_kernel():
+    from netmarl_verify.solvers.exact import RestartOperator, evaluate_policy
+    from netmarl_verify.solvers.exact._operator import as_operator
+
+    mdp, pol = _networked("local", graph=nx.path_graph(3), S=(2, 3, 2), A=(2, 1, 3), seed=2)
+    op = as_operator(mdp, pol)
+    rop = RestartOperator(op, 0.5, 3)
+    ev = evaluate_policy(operator=rop, gamma=0.9)
+    st, ac = ref.all_pairs(mdp)
+    rows = rop.pair_rows(st, ac)
+    assert_allclose(rows, 0.5 * op.pair_rows(st, ac) + 0.5 * (np.arange(op.n_states) == 3)[None, :], atol=1e-15)
+    q = ev.q_local(st, ac)
+    assert_allclose(q, op.pair_rewards(st, ac) + 0.9 * rows @ ev.values, atol=1e-12)
+
+
+def test_evaluate_policy_operator_argument_checks():
+    from netmarl_verify.solvers.exact import RestartOperator, evaluate_policy, truncated_q
+    from netmarl_verify.solvers.exact._operator import as_operator
+
+    mdp, pol = _networked("local", graph=nx.path_graph(3), S=(2, 3, 2), A=(2, 1, 3), seed=2)
+    rop = RestartOperator(as_operator(mdp, pol), 0.5, 0)
+    with pytest.raises(TypeError, match="not both"):
+        evaluate_policy(mdp, pol, operator=rop)
+    with pytest.raises(TypeError, match="PolicyOperator"):
+        evaluate_policy(operator=np.eye(3))
+    ev = evaluate_policy(operator=rop)
+    with pytest.raises(TypeError, match="NetworkedMDP"):
+        truncated_q(mdp, pol, 0, 1, evaluation=ev)
+    # without operator= nothing changes: the same numbers, bit for bit
+    a, b = evaluate_policy(mdp, pol), evaluate_policy(mdp, pol, operator=None)
+    assert np.array_equal(a.values, b.values) and np.array_equal(a.stationary, b.stationary)
