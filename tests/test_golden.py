@@ -78,8 +78,11 @@ def recorded_rows():
 def test_qu2020_quick_rows_are_unchanged(seed, recorded_rows):
     from netmarl_verify.verify import run
 
-    now = _golden.comparable_rows(run("qu2020", quick=True, seed=seed, progress=False))
     was = recorded_rows[str(seed)]
+    recorded_claims = list(dict.fromkeys(r["claim"] for r in was))
+    # claims added after the recording are not part of it (they have their own tests)
+    now = [r for r in _golden.comparable_rows(run("qu2020", quick=True, seed=seed, progress=False))
+           if r["claim"] in recorded_claims]
     assert len(now) == len(was)
     for k, (a, b) in enumerate(zip(now, was)):
         _equal(a, b, f"seed {seed} row {k} ({b.get('claim')}, {b.get('instance')})")
