@@ -85,6 +85,9 @@ def test_qu2020_quick_rows_are_unchanged(seed, recorded_rows):
            if r["claim"] in recorded_claims]
     assert len(now) == len(was)
     for k, (a, b) in enumerate(zip(now, was)):
+        # columns that only newer claims fill are NaN in the recorded claims' rows: not part of the recording
+        a = {key: v for key, v in a.items()
+             if key in b or not (isinstance(v, float) and math.isnan(v))}
         _equal(a, b, f"seed {seed} row {k} ({b.get('claim')}, {b.get('instance')})")
 
 

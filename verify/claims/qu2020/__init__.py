@@ -15,7 +15,9 @@ Claims, by module (registered at import, in this order):
   agent marginals, the k-colouring encoding, App. B.4's Fig. 3;
 - :mod:`.sac` — ``qu2020.thm3a``, ``qu2020.critic``, ``qu2020.thm2``: Scalable Actor-Critic
   (Theorem 3(a), Theorem 3(b) with theta frozen, Theorem 2);
-- :mod:`.wireless` — ``qu2020.fig5``: SAC against tuned localized ALOHA (Fig. 2 / Fig. 5).
+- :mod:`.wireless` — ``qu2020.fig5``: SAC against tuned localized ALOHA (Fig. 2 / Fig. 5);
+- :mod:`.appendix` — ``qu2020.lemma1``, ``lemma6``, ``lemma7``, ``lemma9``, ``lemma10``, ``lemma11``: the
+  lemmas of App. C-D.
 
 :mod:`._common` holds what they share (Theorem 1's and Assumption 4's hypotheses, instance
 families, seeds, and the known seeding wart of :mod:`.decay`). Every claim is built by a
@@ -24,5 +26,6 @@ families, seeds, and the known seeding wart of :mod:`.decay`). Every claim is bu
 """
 
 from . import decay, experiments, sac, wireless  # noqa: F401  (registration order = row order)
+from . import appendix  # noqa: F401,E402  (App. C-D lemmas: registered last)
 
-__all__ = ["decay", "experiments", "sac", "wireless"]
+__all__ = ["decay", "experiments", "sac", "wireless", "appendix"]
