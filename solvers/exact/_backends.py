@@ -74,7 +74,7 @@ RESIDUAL_TOL = 1e-8
 CRITIC_RESIDUAL_TOL = 1e-9
 
 #: Names accepted by ``backend=``.
-BACKENDS = ("auto", "dense", "sparse")
+BACKENDS = ("auto", "dense", "sparse", "matrix-free")
 
 #: Row chunks are sized for this many float64 arrays of |S| entries per row.
 _ROW_BYTES_PER_STATE = 3
@@ -236,28 +236,35 @@ class SparseLU(LinearBackend):
 
 
 class KrylovBackend(LinearBackend):
-    """Slot for a matrix-free Krylov backend (GMRES / BiCGSTAB on ``matvec`` and ``rmatvec``).
+    """The matrix-free backend (``backend="matrix-free"``): GMRES on contractions of the local factors.
 
-    Not implemented (issue 15, change A of ARCHITECTURE-REVIEW.md §4): every method raises
-    :class:`NotImplementedError`. An implementation factors nothing: ``factor`` returns an object
-    whose ``solve`` runs the Krylov method on the operator (:class:`~._operator.PolicyOperator`),
-    whose ``residual`` is the true residual of the returned iterate, and ``transition_matrix``
-    returns the operator itself (``support()`` is None). It must certify unichain without the
-    support graph.
+    Factors nothing and never builds :math:`P_\\pi` (see :mod:`._krylov` for the products, the
+    deflated systems, the unichain certificate and Q at pairs). The evaluation's ``P`` is a
+    :class:`scipy.sparse.linalg.LinearOperator`; :meth:`transition_matrix` and :meth:`factor`
+    refuse (:class:`NotImplementedError`): use ``backend="dense"`` or ``"sparse"`` to materialise
+    the matrix.
     """
 
-    name = "krylov"
+    name = "matrix-free"
+    matrix_free = True
 
-    def _missing(self, *args, **kwargs):
+    def _refuse(self, *args, **kwargs):
         raise NotImplementedError(
-            "the Krylov (matrix-free) backend is a declared slot, not implemented yet "
-            "(issue 15: solvers/exact/_backends.py, KrylovBackend); use backend='dense' or 'sparse'"
+            "the matrix-free backend (issue 15) never builds or factors P_pi: it solves by GMRES on "
+            "products with the local factors; use backend='dense' or 'sparse' for the matrix itself"
         )
 
-    transition_matrix = factor = _bordered = _shifted = _solve = _missing
+    transition_matrix = factor = _bordered = _shifted = _solve = _refuse
+
+    def products(self, model):
+        from ._krylov import Products
+
+        return Products(model)
 
 
-_BY_NAME = {"dense": DenseLU, "sparse": SparseLU}
+_MATRIX_FREE_ALIASES = ("matrix-free", "krylov")
+
+_BY_NAME = {"dense": DenseLU, "sparse": SparseLU, "matrix-free": KrylovBackend, "krylov": KrylovBackend}
 
 
 def get_backend(backend):
@@ -269,6 +276,13 @@ def get_backend(backend):
     raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
 
 
+#: ``backend="auto"`` picks the matrix-free backend above this many global states (when the
+#: sparse rule does not apply). Measured with ``netmarl-verify bench`` on the qu2020 line
+#: (|S_i| = 2, |A_i| = 3): see the README's Benchmark section. Kept above 4,096 (n = 12) so
+#: that every existing default-backend number is unchanged.
+MATRIX_FREE_MIN_STATES = 8192
+
+
 def choose_backend(model, backend="auto"):
     """Pick :class:`DenseLU` or :class:`SparseLU` and check the memory budget before anything is built.
 
@@ -278,9 +292,11 @@ def choose_backend(model, backend="auto"):
     """
     if isinstance(backend, LinearBackend):
         return backend
-    if backend not in BACKENDS:
+    if backend not in BACKENDS and backend not in _MATRIX_FREE_ALIASES:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     N = model.n_states
+    if backend in _MATRIX_FREE_ALIASES:
+        return _matrix_free(model)
     dense_bytes = 8.0 * (2 * (N + 1) ** 2 + 4 * N * max(model.n_agents, 1))
     what = f"the dense transition matrix and its LU factors ({N} x {N} float64, x2)"
     if backend == "dense":
@@ -296,9 +312,22 @@ def choose_backend(model, backend="auto"):
     if nnz < 0.05 * N * N and N > 2048:
         check_memory(sparse_bytes, sparse_what)
         return SparseLU()
+    if N > MATRIX_FREE_MIN_STATES:
+        return _matrix_free(model)
     try:
         check_memory(dense_bytes, what)
         return DenseLU()
     except MemoryError:
-        check_memory(sparse_bytes, sparse_what, hint=f"dense would need {format_bytes(dense_bytes)}")
-        return SparseLU()
+        try:
+            check_memory(sparse_bytes, sparse_what, hint=f"dense would need {format_bytes(dense_bytes)}")
+            return SparseLU()
+        except MemoryError:
+            return _matrix_free(model)
+
+
+def _matrix_free(model):
+    from ._krylov import check_working_memory
+
+    backend = KrylovBackend()
+    check_working_memory(backend.products(model), max(model.n_agents, 1))
+    return backend

@@ -107,6 +107,7 @@ class PolicyEvaluation:
     residuals: dict = field(default_factory=dict)
     _solver: object = field(default=None, repr=False, compare=False)
     custom_rewards: bool = False
+    _products: object = field(default=None, repr=False, compare=False)
 
     def __repr__(self):
         # a summary: the matrices are attributes, printing them would flood a REPL or a log
@@ -248,6 +249,12 @@ class PolicyEvaluation:
         states, actions = model.check_pairs(states, actions)
         m = states.shape[0]
         nS = model.n_states
+        if self._products is not None:  # matrix-free: Kronecker rows contracted in slabs (._krylov)
+            from ._krylov import pair_values
+
+            nxt = pair_values(model, states, actions, self.values)
+            r = model.pair_rewards(states, actions)
+            return r - self.J_local[None, :] + nxt if self.gamma is None else r + self.gamma * nxt
         out = np.empty((m, self.values.shape[1]))
         for a, b in _chunks(m, 8.0 * nS * 2):
             rows = model.pair_rows(states[a:b], actions[a:b])
@@ -258,6 +265,15 @@ class PolicyEvaluation:
             else:
                 out[a:b] = r + self.gamma * nxt
         return out
+
+    def marginal(self, values, scale, offset):
+        """The operator's agent-marginal Q (:meth:`~._operator.PolicyOperator.marginal`), matrix-free
+        on the matrix-free backend."""
+        if self._products is not None:
+            from ._krylov import marginal
+
+            return marginal(self.model, self._products, values, scale, offset)
+        return self.model.marginal(values, scale, offset)
 
 
 def _check_gamma(gamma):
@@ -365,6 +381,8 @@ def evaluate_policy(mdp=None, policy=None, gamma=None, *, operator=None, rewards
     gamma = _check_gamma(gamma)
     model = _operator_of(mdp, policy, operator)
     linalg = choose_backend(model, backend)  # chosen once: a LinearBackend object
+    if getattr(linalg, "matrix_free", False):
+        return _evaluate_matrix_free(model, linalg, gamma, rewards, periodic)
     P = linalg.transition_matrix(model)
     r, custom = _policy_rewards(model, rewards)
     residuals = {}
@@ -382,6 +400,29 @@ def evaluate_policy(mdp=None, policy=None, gamma=None, *, operator=None, rewards
     return PolicyEvaluation(model=model, gamma=gamma, backend=linalg.name, P=P, rewards=r, stationary=None,
                             J_local=None, values=V, period=None, periodic=periodic, residuals=residuals,
                             custom_rewards=custom, _solver=solver)
+
+
+def _evaluate_matrix_free(model, linalg, gamma, rewards, periodic):
+    """:func:`evaluate_policy` on the matrix-free backend (:mod:`._krylov`): no |S| x |S| object."""
+    from ._krylov import KrylovAverageReward, KrylovDiscounted, certified_structure
+
+    prod = linalg.products(model)
+    r, custom = _policy_rewards(model, rewards)
+    residuals = {}
+    if gamma is None:
+        structure = certified_structure(model, prod)
+        raise_if_not_unichain(structure, model.describe_state)
+        solver = KrylovAverageReward(prod)
+        d = solver.stationary(residuals)
+        J, h = solver.bias(r, d, residuals)
+        return PolicyEvaluation(model=model, gamma=None, backend=linalg.name, P=solver.P, rewards=r, stationary=d,
+                                J_local=J, values=h, period=structure.period, periodic=periodic,
+                                residuals=residuals, custom_rewards=custom, _solver=solver, _products=prod)
+    solver = KrylovDiscounted(prod, gamma)
+    V = solver.values(r, residuals)
+    return PolicyEvaluation(model=model, gamma=gamma, backend=linalg.name, P=solver.P, rewards=r, stationary=None,
+                            J_local=None, values=V, period=None, periodic=periodic, residuals=residuals,
+                            custom_rewards=custom, _solver=solver, _products=prod)
 
 
 def transition_matrix(mdp, policy, *, backend="auto"):

@@ -105,10 +105,10 @@ def policy_gradient(mdp, policy, gamma=None, initial=None, *, backend="auto", ev
     op = ev.model
     if gamma is None:
         weights = ev.stationary
-        qbar = op.marginal(ev.global_values, 1.0, -ev.J)
+        qbar = ev.marginal(ev.global_values, 1.0, -ev.J)
     else:
         weights = ev.visitation(check_initial(initial, op.n_states))
-        qbar = op.marginal(ev.global_values, gamma, 0.0)
+        qbar = ev.marginal(ev.global_values, gamma, 0.0)
 
     # one route for every policy class: sum_{s,a} d(s) pi(a|s) Q(s,a) grad log pi(a|s), handed to the
     # policy in agent-marginal form (d and Qbar_i); the policy sums over the states it does not read

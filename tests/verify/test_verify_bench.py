@@ -62,7 +62,7 @@ def fake_cases(monkeypatch):
     (["--sizes", "abc"], "argument --sizes: expected comma-separated agent counts such as 8,10,12, got 'abc'"),
     (["--sizes", "8,x"], "got 'x' in '8,x'"),
     (["--sizes", "0"], "argument --sizes: agent counts must be >= 1, got 0"),
-    (["--backends", "lu"], "argument --backends: unknown backend 'lu' (choose from dense, sparse, auto)"),
+    (["--backends", "lu"], "argument --backends: unknown backend 'lu' (choose from dense, sparse, matrix-free, auto)"),
     (["--threads", "0"], "argument --threads: must be >= 1, got 0"),
     (["--timeout", "-1"], "argument --timeout: must be > 0"),
     (["--sizes", ",", "--only", "exact"], "--sizes is empty but --only selects the exact case"),
