@@ -1,4 +1,4 @@
-"""Command line: ``netmarl-verify {list,run,report,bench}`` (also ``python -m netmarl_verify``).
+"""Command line: ``netmarl-verify {list,run,report,search,bench}`` (also ``python -m netmarl_verify``).
 
 The command line sits above the four packages: it is the only place that imports both
 :mod:`netmarl_verify.verify` (checks) and :mod:`netmarl_verify.reports` (rendering).
@@ -19,7 +19,9 @@ import traceback
 from pathlib import Path
 
 from netmarl_verify.verify._registry import EXTRA_CLAIMS_ENV, REGISTRY, UnknownClaimError
-from netmarl_verify.verify._run import ClaimError, run_checks, summarize, to_frame
+from netmarl_verify.verify._run import ClaimError, check_instance, run_checks, summarize, to_frame
+from netmarl_verify.verify._search import SearchError
+from netmarl_verify.verify._sweep import JOBS_ENV, RunFolderError, default_jobs, sweep
 
 __all__ = ["main", "build_parser"]
 
@@ -38,7 +40,7 @@ def build_parser():
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="{list,run,report,bench}")
+    sub = parser.add_subparsers(dest="command", metavar="{list,run,report,search,bench}")
 
     p = sub.add_parser("list", help="list the registered claims", description="List the registered claims.")
     p.add_argument("target", nargs="?", default="all", help="claim id, paper id or 'all' (default)")
@@ -56,6 +58,20 @@ def build_parser():
         p.add_argument("--threads", type=int, default=1,
                        help="BLAS threads (default 1: the claims' matrices are small, and multi-threaded "
                             "OpenBLAS oversubscribes 2-core machines)")
+        p.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="local worker processes, one (claim, instance) task each at a time (default: "
+                            f"${JOBS_ENV} or all cores; 1 runs in this process). Each runs --threads BLAS "
+                            "threads and holds its own instances: the heaviest claims (qu2020.fig5) need "
+                            "their memory N times")
+        p.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the tasks on a dask.distributed cluster (tcp://host:8786, from `dask "
+                            "scheduler`); --jobs is then ignored")
+        p.add_argument("--run-dir", type=Path, metavar="DIR",
+                       help="write each finished task to DIR/tasks/<task>.json at once (atomically), so a "
+                            "killed sweep can be resumed")
+        p.add_argument("--resume", action="store_true",
+                       help="with --run-dir: keep its finished tasks and run only the others (several "
+                            "processes may resume one run folder at once: a task is never run twice)")
 
     p = sub.add_parser(
         "run",
@@ -71,6 +87,10 @@ def build_parser():
         action="store_true",
         help="one JSON object per row on stdout (claim, verdict, measured, bound, ratio, params, seed, ...)",
     )
+    p.add_argument("--params", metavar="JSON",
+                   help="check one instance of a claim's search family from its parameters alone, e.g. "
+                        "'{\"family\": \"copy-chain\", \"n\": 4, \"rho\": 0.6, \"signed\": true}' (the "
+                        "params of a `search` row; replays it with the same --seed, without --quick)")
 
     p = sub.add_parser(
         "report",
@@ -81,6 +101,27 @@ def build_parser():
     )
     add_run_options(p)
     p.add_argument("--out", type=Path, metavar="DIR", required=True, help="output folder")
+    p.add_argument("--search-budget", type=int, metavar="N", default=None,
+                   help="also run the counterexample search (N exact evaluations per claim with a search "
+                        "space, seed --seed) and show its largest ratio beside the fixed instances' (default: no search)")
+
+    p = sub.add_parser(
+        "search",
+        help="search a claim's instance families for the largest measured/bound",
+        description="Maximise measured/bound over the parameter spaces the claims declare (differential "
+                    "evolution, every evaluation exact); print the worst instance found per claim as a row "
+                    "that `run <claim> --params JSON --seed S` replays.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", help="claim id, paper id or 'all' (claims without a search space are skipped)")
+    p.add_argument("--budget", type=int, default=300, help="exact evaluations per claim (default 300)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the optimiser and of the measurements (default 0)")
+    p.add_argument("--json", action="store_true", help="one JSON object per claim (the row plus \"search\")")
+    p.add_argument("--out", type=Path, metavar="DIR", help="also write DIR/search.csv")
+    p.add_argument("--no-progress", action="store_true", help="no progress on stderr")
+    p.add_argument("--traceback", action="store_true", help="show the traceback when a claim fails")
+    p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
 
     sub.add_parser(
         "bench",
@@ -158,15 +199,82 @@ def _claim_details(claim):
     return "\n".join(lines)
 
 
+def _jobs(args, registry):
+    """--jobs, else 1 for a registry of this process only (main(registry=...)), else the default."""
+    if args.jobs is not None:
+        return args.jobs
+    return 1 if registry is not REGISTRY else default_jobs()
+
+
 def _checks(args, registry):
     start = time.perf_counter()
-    results = run_checks(args.target, quick=args.quick, seed=args.seed, progress=not args.no_progress,
-                         registry=registry)
+    jobs = _jobs(args, registry)
+    if jobs == 1 and args.scheduler is None and args.run_dir is None:
+        results = run_checks(args.target, quick=args.quick, seed=args.seed, progress=not args.no_progress,
+                             registry=registry)
+    else:
+        results = sweep(args.target, quick=args.quick, seed=args.seed, jobs=jobs, scheduler=args.scheduler,
+                        run_dir=args.run_dir, resume=args.resume, progress=not args.no_progress,
+                        registry=registry, threads=args.threads)
     return results, time.perf_counter() - start
 
 
+def _single_claim(target, registry, what):
+    claims = registry.claims_for(target)
+    if len(claims) != 1 or claims[0].id != target:
+        raise SearchError(f"{what} needs one claim id, got {target!r}")
+    return claims[0]
+
+
+def _replay(args, registry):
+    """``run <claim> --params JSON``: the rows of one searched instance."""
+    from netmarl_verify.verify._search import replay_instance
+
+    claim = _single_claim(args.target, registry, "--params")
+    try:
+        params = json.loads(args.params)
+    except ValueError as exc:
+        raise SearchError(f"--params is not valid JSON: {exc}") from None
+    return check_instance(claim, replay_instance(claim, params), args.seed, quick=args.quick)
+
+
+def _search_results(target, budget, seed, progress, registry):
+    from netmarl_verify.verify._search import search_checks
+
+    return search_checks(target, budget, seed=seed, progress=progress, registry=registry)
+
+
+def _cmd_search(args, registry):
+    from netmarl_verify.verify._search import search_frame
+
+    results = _search_results(args.target, args.budget, args.seed, not args.no_progress, registry)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / "search.csv"
+        search_frame(results).to_csv(path, index=False)
+        print(f"wrote {path}", file=sys.stderr)
+    if args.json:
+        for r in results:
+            print(json.dumps(r.to_json_dict(), sort_keys=True))
+        return 0
+    if not results:
+        print("no claim with a search space selected")
+        return 0
+    print(_text_table(
+        ["claim", "largest ratio", "verdict", "evaluations", "params"],
+        [[r.claim, r.ratio, r.verdict, r.evaluations, json.dumps(r.params, sort_keys=True) if r.params else "-"]
+         for r in results], max_width=120))
+    for r in results:
+        if r.params:
+            print(f"replay: {r.replay_command()}")
+    return 0
+
+
 def _cmd_run(args, registry):
-    results, _ = _checks(args, registry)
+    if args.params is not None:
+        results = _replay(args, registry)
+    else:
+        results, _ = _checks(args, registry)
     df = to_frame(results)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -204,6 +312,9 @@ def _cmd_report(args, registry, argv):
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     results, wall_time = _checks(args, registry)
     df = to_frame(results)
+    found = None
+    if args.search_budget is not None:
+        found = _search_results(args.target, args.search_budget, args.seed, not args.no_progress, registry)
     metadata = {
         "command": PROG + " " + shlex.join(argv),
         "target": args.target,
@@ -211,9 +322,10 @@ def _cmd_report(args, registry, argv):
         "quick": args.quick,
         "started (UTC)": started,
         "wall time (s)": round(wall_time, 3),
+        "workers": args.scheduler if args.scheduler else f"{_jobs(args, registry)} local process(es)",
     }
     try:
-        paths = reports.render_all(df, registry.claims_for(args.target), args.out, metadata)
+        paths = reports.render_all(df, registry.claims_for(args.target), args.out, metadata, search=found)
     except reports.ReportFolderError as exc:  # the folder changed during the run
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -272,8 +384,32 @@ def main(argv=None, *, registry=None):
             return _cmd_list(args, registry)
         if args.seed < 0:
             parser.error("--seed must be a non-negative integer")
+        if args.command == "search":
+            if args.budget < 1:
+                parser.error("--budget must be a positive integer")
+            if args.threads < 1:
+                parser.error("--threads must be >= 1")
+            from threadpoolctl import threadpool_limits
+
+            _load_blas()
+            with threadpool_limits(limits=args.threads):
+                return _cmd_search(args, registry)
+        if args.command == "report" and args.search_budget is not None and args.search_budget < 1:
+            parser.error("--search-budget must be a positive integer")
+        if args.seed < 0:
+            parser.error("--seed must be a non-negative integer")
         if args.threads < 1:
             parser.error("--threads must be >= 1")
+        if args.jobs is not None and args.jobs < 1:
+            parser.error("--jobs must be >= 1")
+        if args.resume and args.run_dir is None:
+            parser.error("--resume needs --run-dir DIR")
+        if args.scheduler is not None:
+            import importlib.util
+
+            if importlib.util.find_spec("distributed") is None:
+                parser.error("--scheduler needs dask.distributed, an optional dependency: "
+                             "pip install 'netmarl-verify[cluster]'")
         from threadpoolctl import threadpool_limits
 
         _load_blas()
@@ -281,7 +417,7 @@ def main(argv=None, *, registry=None):
             if args.command == "run":
                 return _cmd_run(args, registry)
             return _cmd_report(args, registry, argv)
-    except UnknownClaimError as exc:
+    except (UnknownClaimError, RunFolderError, SearchError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
     except ClaimError as exc:

@@ -21,6 +21,8 @@ Hierarchy (standard bases in parentheses; where each is defined)::
     ├── ContractionLimitError (ValueError)           solvers.exact: too many agents for einsum
     ├── UnknownClaimError (LookupError)       verify: no claim or paper with that id
     ├── ClaimError (RuntimeError)             verify: a claim's code failed on an instance
+    ├── SearchError (ValueError)              verify: a bad search space, point or budget
+    ├── RunFolderError (ValueError)           verify: a sweep's run folder does not fit the run
     ├── ReportFolderError                     reports: the folder is not a report's
     ├── MathRenderError (ValueError)          reports: a formula cannot be typeset
     └── VerificationAssertionError (AssertionError)  testing
@@ -59,6 +61,8 @@ from netmarl_verify.solvers.exact._errors import (
 from netmarl_verify.testing import BiasError, ConvergenceRateError, MismatchError, VerificationAssertionError
 from netmarl_verify.verify._registry import UnknownClaimError
 from netmarl_verify.verify._run import ClaimError
+from netmarl_verify.verify._search import SearchError
+from netmarl_verify.verify._sweep import RunFolderError
 
 __all__ = [
     "NetmarlError",
@@ -79,6 +83,8 @@ __all__ = [
     # verify
     "UnknownClaimError",
     "ClaimError",
+    "SearchError",
+    "RunFolderError",
     # reports
     "ReportFolderError",
     "MathRenderError",

@@ -309,7 +309,7 @@ def _claim_section(doc, claim_id, claim, rows, paper_dir, written, errors):
     return overall
 
 
-def render_paper(paper_id, df, claims, out_dir, metadata=None, index_link=False):
+def render_paper(paper_id, df, claims, out_dir, metadata=None, index_link=False, search=None):
     """Write the report of one paper.
 
     Parameters
@@ -327,6 +327,10 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None, index_link=False)
         Run metadata (command line, seed, wall time, ...), completed by :func:`run_metadata`.
     index_link : bool
         Link back to ``../index.html`` (``../index.md``) above the title (:func:`render_all`).
+    search : iterable of SearchResult, optional
+        Counterexample search results (:func:`netmarl_verify.verify.search_claim`): the summary then
+        shows the largest ratio found by search beside the largest on the fixed instances, and a
+        table gives each search's worst instance (parameters, replay command). Default: no search.
 
     Files of the same names in ``out_dir/paper_id/`` are overwritten and others are left
     alone; :func:`render_all` replaces an earlier report whole.
@@ -372,9 +376,25 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None, index_link=False)
         else:
             table.append([Link(cid, f"#{claim_anchor(cid)}"), source, 0, 0, 0, 0, float("nan"), NOT_APPLICABLE])
     doc.heading("Summary", 2)
-    doc.table(["claim", "source", "rows", "holds", "violated", "not applicable", "max ratio", "verdict"], table,
-              "max ratio: the largest measured/bound among rows whose assumptions hold (≤ 1 when the claim holds).",
-              digits=7)
+    found = {r.claim: r for r in (search or []) if r.claim in set(claim_ids)}
+    if search is None:
+        doc.table(["claim", "source", "rows", "holds", "violated", "not applicable", "max ratio", "verdict"], table,
+                  "max ratio: the largest measured/bound among rows whose assumptions hold (≤ 1 when the claim "
+                  "holds).", digits=7)
+    else:
+        for row, cid in zip(table, claim_ids):
+            row.insert(7, found[cid].ratio if cid in found else float("nan"))
+        doc.table(["claim", "source", "rows", "holds", "violated", "not applicable",
+                   "largest ratio on the fixed instances", "largest ratio by search", "verdict"], table,
+                  "Ratios: the largest measured/bound among rows whose assumptions hold (≤ 1 when the claim holds); "
+                  "by search: over the claim's search spaces (netmarl-verify search; empty when it declares none). "
+                  "The verdict is the fixed instances'.", digits=7)
+        if found:
+            doc.heading("Counterexample search", 3)
+            doc.table(["claim", "largest ratio", "verdict", "evaluations", "seed", "worst instance", "replay"],
+                      [[r.claim, r.ratio, r.verdict, r.evaluations, r.seed,
+                        json.dumps(r.params, sort_keys=True) if r.params else "none applicable",
+                        r.replay_command()] for r in found.values()], digits=10)
 
     written, errors = [], []
     for cid in claim_ids:
@@ -507,6 +527,9 @@ def render_index(out_dir, summaries, metadata=None):
     if metadata and metadata.get("target") is not None:
         scope += f" (target {metadata['target']}{', --quick' if metadata.get('quick') else ''})"
     scope += (": " + ", ".join(covered) + "." if 0 < len(covered) <= 12 else ".")
+    if metadata and metadata.get("wall time (s)") is not None:
+        scope += f" Wall time {metadata['wall time (s)']} s"
+        scope += f" ({metadata['workers']})." if metadata.get("workers") else "."
 
     def build(rows):
         doc = Document("netmarl-verify: verification reports")
@@ -527,12 +550,14 @@ def render_index(out_dir, summaries, metadata=None):
     return {"markdown": md_path, "html": html_path}
 
 
-def render_all(df, claims, out_dir, metadata=None):
+def render_all(df, claims, out_dir, metadata=None, search=None):
     """Reports of every paper in `claims` or `df`, the index and ``out_dir/rows.csv``.
 
     The folder gets exactly this report: an earlier report in it (listed by its manifest,
     ``netmarl-verify-manifest.json``) is removed first, and a non-empty folder without a
     manifest is refused (see :mod:`netmarl_verify.reports._folder`).
+
+    `search` (optional): counterexample search results, shown per paper (:func:`render_paper`).
 
     Raises
     ------
@@ -558,7 +583,7 @@ def render_all(df, claims, out_dir, metadata=None):
         written.append(csv_path)
         paths, summaries = {}, []
         for paper in papers:
-            paths[paper] = render_paper(paper, df, claims, out_dir, metadata, index_link=True)
+            paths[paper] = render_paper(paper, df, claims, out_dir, metadata, index_link=True, search=search)
             p = paths[paper]
             written += [p["markdown"], p["html"], p["csv"], *p["figures"]]
             summaries.append(paper_summary(paper, df, paths[paper]))

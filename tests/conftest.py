@@ -5,6 +5,7 @@ OpenBLAS under pytest oversubscribes and slows down several-fold (DESIGN.md), an
 are then independent of the thread count.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,10 @@ from threadpoolctl import threadpool_limits
 # (`import envs`), hiding a missing `netmarl_verify.` prefix.
 _REPO = Path(__file__).resolve().parents[1]
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _REPO]
+
+# The command line runs in this process unless a test asks for --jobs (the default is all
+# cores); subprocesses inherit the variable.
+os.environ.setdefault("NETMARL_VERIFY_JOBS", "1")
 
 
 @pytest.fixture(autouse=True, scope="session")

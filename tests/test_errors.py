@@ -33,6 +33,8 @@ STANDARD_BASE = {
     "ClaimError": RuntimeError,
     "ReportFolderError": Exception,
     "MathRenderError": ValueError,
+    "SearchError": ValueError,
+    "RunFolderError": ValueError,
     "VerificationAssertionError": AssertionError,
     "MismatchError": AssertionError,
     "ConvergenceRateError": AssertionError,
@@ -49,7 +51,8 @@ def _package_exception_classes():
         module = importlib.import_module(info.name)
         for obj in vars(module).values():
             if (inspect.isclass(obj) and issubclass(obj, BaseException)
-                    and obj.__module__.split(".")[0] == "netmarl_verify"):
+                    and obj.__module__.split(".")[0] == "netmarl_verify"
+                    and not obj.__name__.startswith("_")):  # private control-flow signals never reach users
                 found[f"{obj.__module__}.{obj.__qualname__}"] = obj
     return found
 

@@ -85,6 +85,19 @@ from ._run import (
     to_frame,
 )
 from ._provenance import blas_info, command_line, provenance, source_commit, versions
+from ._sweep import JOBS_ENV, RunFolderError, Task, default_jobs, plan_tasks, run_task, sweep
+from ._search import (
+    Choice,
+    Integer,
+    Real,
+    SearchError,
+    SearchResult,
+    SearchSpace,
+    replay_instance,
+    search_checks,
+    search_claim,
+    search_frame,
+)
 
 __all__ = [
     # claims and verdicts
@@ -131,6 +144,14 @@ __all__ = [
     "summarize",
     "smallest_counterexample",
     "overall_verdict",
+    # sweeps (local processes, a dask cluster, run folders)
+    "sweep",
+    "Task",
+    "plan_tasks",
+    "run_task",
+    "default_jobs",
+    "JOBS_ENV",
+    "RunFolderError",
     # references
     "Paper",
     "PAPERS",
@@ -161,6 +182,17 @@ __all__ = [
     "claim_factory",
     "with_faults",
     "claim_faults",
+    # counterexample search
+    "SearchSpace",
+    "Real",
+    "Integer",
+    "Choice",
+    "SearchError",
+    "SearchResult",
+    "search_claim",
+    "search_checks",
+    "search_frame",
+    "replay_instance",
     # JSON cells
     "json_dumps",
     "json_loads",

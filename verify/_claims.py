@@ -265,6 +265,12 @@ class Claim:
         Remarks shown in the report (errata, normalisation traps, what the figure shows).
     rtol, atol : float
         Tolerances of :func:`verdict`.
+    search : sequence of SearchSpace
+        Optional (default ``()``, no search): the instance families with a parameter space
+        that ``netmarl-verify search`` explores to maximise measured/bound
+        (:class:`netmarl_verify.verify.SearchSpace`, :mod:`netmarl_verify.verify._search`).
+        Stored as a tuple; the fixed instances and ``run`` do not use it, except
+        ``run --params`` which replays one instance of a family from its parameters.
     """
 
     id: str
@@ -281,6 +287,7 @@ class Claim:
     notes: str = ""
     rtol: float = DEFAULT_RTOL
     atol: float = 0.0
+    search: Any = ()
 
     def __post_init__(self):
         if not isinstance(self.id, str) or not _ID_RE.match(self.id):
@@ -303,6 +310,17 @@ class Claim:
             self.bound = sympy.sympify(self.bound)
         if not (self.rtol >= 0 and self.atol >= 0):
             raise ValueError(f"claim {self.id!r}: rtol and atol must be >= 0, got {self.rtol}, {self.atol}")
+        from ._search import SearchSpace  # late: _search imports this module
+
+        if isinstance(self.search, SearchSpace):
+            self.search = (self.search,)
+        self.search = tuple(self.search or ())
+        for s in self.search:
+            if not isinstance(s, SearchSpace):
+                raise TypeError(f"claim {self.id!r}: `search` must hold SearchSpace objects, got {s!r}")
+        families = [s.family for s in self.search]
+        if len(set(families)) != len(families):
+            raise ValueError(f"claim {self.id!r}: two search spaces share a family name: {families}")
 
     def check_assumptions(self, instance):
         """The instance-level assumptions (an empty list when the claim has none)."""

@@ -48,6 +48,9 @@ ergodicity_constants      -- :math:`\sigma`, :math:`\mu_D` of Assumption 4 (:cla
 critic_approximation_error -- the left side of Theorem 3's eq. (13), best constant (:class:`CriticApproximation`)
 critic_slowest_rate       -- the slowest rate of the averaged critic ODE
 critic_ode_transient      -- its transient, exactly
+state_action_chain, l1_contraction, critic_averaged_system, critic_mixing_constants -- App. C's
+                             constants: the dense z-chain, Lemma 6's worst direction, Ḡ_i and h̄_i
+                             (Lemmas 9-10), Lemma 7's norms
 
 Optimality and equilibria
 -------------------------
@@ -79,6 +82,15 @@ from ._critic import (
     critic_approximation_error,
     critic_fixed_point,
     ergodicity_constants,
+)
+from ._critic_constants import (
+    CriticMixing,
+    CriticSystem,
+    StateActionChain,
+    critic_averaged_system,
+    critic_mixing_constants,
+    l1_contraction,
+    state_action_chain,
 )
 from ._critic_dynamics import critic_ode_transient, critic_slowest_rate
 from ._decay import DecayProfile, decay_profile
@@ -163,6 +175,13 @@ __all__ = [
     "CriticApproximation",
     "critic_slowest_rate",
     "critic_ode_transient",
+    "state_action_chain",
+    "StateActionChain",
+    "l1_contraction",
+    "critic_averaged_system",
+    "CriticSystem",
+    "critic_mixing_constants",
+    "CriticMixing",
     # optimality and equilibria
     "OptimalValues",
     "OptimalGain",

@@ -34,11 +34,15 @@ from netmarl_verify.solvers.exact import (
     truncated_q,
 )
 from netmarl_verify.verify import (
+    Choice,
     Claim,
     DecayFigure,
     Fault,
     Instance,
+    Integer,
     Measurement,
+    Real,
+    SearchSpace,
     Series,
     assume_at_most,
     claim_factory,
@@ -271,6 +275,51 @@ def _lemma2_figure(rows, title):
     return specs
 
 
+# ----------------------------------------------------------------------------- search spaces
+#: Largest seed of the random part of a searched instance.
+SEARCH_SEED_MAX = 2**31 - 1
+
+
+def _search_instance(mdp, policy_seed, family, gamma=None):
+    payload = {"mdp": mdp, "policies": [envs.LocalSoftmaxPolicy.random(mdp, policy_seed)]}
+    if gamma is not None:
+        payload["gammas"] = [gamma]
+    return Instance(name="", payload=payload, size=float(mdp.n_states * mdp.n_actions), family=family)
+
+
+def _decay_search_spaces(actions=1, with_gamma=False, max_n=6):
+    """Search spaces of the decay claims (``netmarl-verify search``; :mod:`netmarl_verify.verify._search`).
+
+    ``copy-chain``: :func:`envs.copy_chain_mdp` with its length, rho and reward sign pattern (the
+    extremal family of Theorem 1: Lemma 3's TV bound is attained); ``coupled``:
+    :func:`envs.coupled_networked_mdp` on a path or cycle with its coupling strength and the seed
+    of its random kernels and policy. With `with_gamma`, the discount factor is searched too (Corollary 1).
+    """
+    gamma = {"gamma": Real(0.05, 0.99)} if with_gamma else {}
+    chain = {"n": Integer(2, max_n), "rho": Real(0.05, 0.95), "signed": Choice((False, True)), **gamma}
+    if actions > 1:
+        chain["seed"] = Integer(0, SEARCH_SEED_MAX)
+
+    def build_chain(p):
+        mdp = envs.copy_chain_mdp(p["n"], p["rho"], signed=p["signed"], action_size=actions)
+        return _search_instance(mdp, p.get("seed", 0), SIGNED_COPY_CHAIN if p["signed"] else COPY_CHAIN,
+                                p.get("gamma"))
+
+    def build_coupled(p):
+        graph = (nx.path_graph if p["graph"] == "path" else nx.cycle_graph)(p["n"])
+        rng = np.random.default_rng(p["seed"])
+        mdp = envs.coupled_networked_mdp(graph, p["strength"], 2, 2, rng=rng)
+        return _search_instance(mdp, rng, COUPLED, p.get("gamma"))
+
+    return (
+        SearchSpace(COPY_CHAIN, chain, build_chain,
+                    "copy chain: length, rho, rewards in {0, 1} or {-1, 1} (signed)"),
+        SearchSpace(COUPLED, {"graph": Choice(("path", "cycle")), "n": Integer(3, min(max_n, 5)),
+                              "strength": Real(0.01, 1.0), "seed": Integer(0, SEARCH_SEED_MAX), **gamma},
+                    build_coupled, "coupled path/cycle, S = A = 2: coupling strength, seed of the kernels and policy"),
+    )
+
+
 # ----------------------------------------------------------------------------- claims
 @claim_factory(
     c_scale=Fault(1.0, "multiplies rbar (thm1, cor1) or c (lemma2a, lemma2b) in the bound: a wrong constant"),
@@ -285,8 +334,9 @@ def make_claims(*, faults):
     def thm1_measure(inst, rng, quick):
         return _decay_measure(inst, rng, quick, None, c_scale, rho_override)
 
-    def cor1_measure(inst, rng, quick):
-        return _decay_measure(inst, rng, quick, list(quick_gammas), c_scale, rho_override)
+    def cor1_measure(inst, rng, quick):  # a searched instance carries its own discount factor
+        return _decay_measure(inst, rng, quick, list(inst.payload.get("gammas", quick_gammas)), c_scale,
+                              rho_override)
 
     def lemma2a_instances(quick, seed):
         return (x for x in _decay_instances(quick, seed) if x.family != RANDOM or not quick)
@@ -303,6 +353,7 @@ def make_claims(*, faults):
                     r"\frac{\bar r}{1-\rho}\rho^{\kappa+1}",
               bound=THM1_BOUND, assumptions=_thm1_assumptions, measure=thm1_measure,
               instances=_decay_instances, figure=lambda rows: _decay_figure(rows, "Theorem 1"),
+              search=_decay_search_spaces(),
               notes="Measured: exact sup over all pairs agreeing on N_i^kappa (full Q_i table). Signed rewards "
                     "on the copy chain violate the statement as written (module docstring; ratios in the table)."),
         Claim(id="qu2020.cor1", paper=PAPER, paper_file=PAPER_FILE, source="Corollary 1 (§3.1, App. B.3)",
@@ -311,6 +362,7 @@ def make_claims(*, faults):
               latex=r"\sup |Q^\gamma_i(z) - Q^\gamma_i(z')| \le \frac{\bar r}{1-\gamma\rho}(\gamma\rho)^{\kappa+1}",
               bound=COR1_BOUND, assumptions=_thm1_assumptions, measure=cor1_measure,
               instances=_decay_instances, figure=lambda rows: _decay_figure(rows, "Corollary 1"),
+              search=_decay_search_spaces(with_gamma=True),
               notes="One row per discount factor gamma (see the table)."),
         Claim(id="qu2020.lemma2a", paper=PAPER, paper_file=PAPER_FILE, source="Lemma 2(a), eq. (5)-(6)",
               statement="Under (c, rho) exponential decay, every truncated Q-function (any weights) is within "
@@ -319,6 +371,7 @@ def make_claims(*, faults):
               bound=LEMMA2A_BOUND, assumptions=_lemma2_assumptions, measure=lambda inst, rng, quick:
               _lemma2a_measure(inst, rng, quick, c_scale),
               instances=lemma2a_instances, figure=lambda rows: _lemma2_figure(rows, "Lemma 2(a)"),
+              search=_decay_search_spaces(max_n=5),
               notes="Weights: uniform, stationary conditional, a random fixed outside configuration. "
                     "c = rbar/(1-rho) from Theorem 1; the decay property itself is measured per policy."),
         Claim(id="qu2020.lemma2b", paper=PAPER, paper_file=PAPER_FILE, source="Lemma 2(b), eq. (7)",
@@ -328,6 +381,7 @@ def make_claims(*, faults):
               bound=LEMMA2B_BOUND, assumptions=_lemma2_assumptions, measure=lambda inst, rng, quick:
               _lemma2b_measure(inst, rng, quick, c_scale),
               instances=lemma2b_instances, figure=lambda rows: _lemma2_figure(rows, "Lemma 2(b)"),
+              search=_decay_search_spaces(actions=2, max_n=4),
               notes="L_i is the exact max over (s_i, a_i) of the softmax score norm."),
     ]
 

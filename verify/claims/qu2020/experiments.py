@@ -56,11 +56,15 @@ from netmarl_verify.solvers.exact import (
 )
 from netmarl_verify.verify import (
     DEFAULT_RTOL,
+    Choice,
     Claim,
     DecayFigure,
     Fault,
     Instance,
+    Integer,
     Measurement,
+    Real,
+    SearchSpace,
     Series,
     assume_less,
     bootstrap_rate_quantile,
@@ -162,6 +166,39 @@ def _lemma3_instances(quick, seed):
         )
 
 
+def _lemma3_payload(mdp, policy, family):
+    C = interaction_matrix(mdp)
+    rho, sums = row_sums(C)
+    n_pairs_total = mdp.n_states * mdp.n_actions
+    return Instance(name="", payload={"mdp": mdp, "policy": policy, "C": C, "rho": rho, "row_sums": sums,
+                                      "exhaustive": n_pairs_total <= LEMMA3_EXHAUSTIVE_MAX},
+                    size=float(n_pairs_total), family=family)
+
+
+def _lemma3_search_spaces():
+    """Search spaces of Lemma 3 (``netmarl-verify search``): the copy chain (where the TV bound is
+    attained) and coupled paths/cycles, with the horizon; S = A = 2, small enough to be exhaustive."""
+    horizon = {"horizon": Integer(3, 10)}
+
+    def build_chain(p):
+        mdp = envs.copy_chain_mdp(p["n"], p["rho"], action_size=2)
+        return _lemma3_payload(mdp, envs.LocalSoftmaxPolicy.random(mdp, p["seed"]), COPY_CHAIN)
+
+    def build_coupled(p):
+        graph = (nx.path_graph if p["graph"] == "path" else nx.cycle_graph)(p["n"])
+        rng = np.random.default_rng(p["seed"])
+        mdp = envs.coupled_networked_mdp(graph, p["strength"], 2, 2, rng)
+        return _lemma3_payload(mdp, envs.LocalSoftmaxPolicy.random(mdp, rng), COUPLED)
+
+    return (
+        SearchSpace(COPY_CHAIN, {"n": Integer(2, 5), "rho": Real(0.05, 0.95), "seed": Integer(0, 2**31 - 1),
+                                 **horizon}, build_chain, "copy chain with two actions: length, rho, policy seed"),
+        SearchSpace(COUPLED, {"graph": Choice(("path", "cycle")), "n": Integer(3, 5), "strength": Real(0.01, 1.0),
+                              "seed": Integer(0, 2**31 - 1), **horizon}, build_coupled,
+                    "coupled path/cycle, S = A = 2: coupling strength, seed of the kernels and policy"),
+    )
+
+
 def _lemma3_rho_assumption(inst):
     rho, sums = inst.payload["rho"], inst.payload["row_sums"]
     return assume_less(
@@ -245,6 +282,7 @@ def make_lemma3_claim(*, faults, claim_id="qu2020.lemma3"):
         measure=lambda inst, rng, quick: _lemma3_measure(inst, rng, quick, rho_scale),
         instances=_lemma3_instances,
         figure=_lemma3_figure,
+        search=_lemma3_search_spaces(),
         atol=LEMMA3_ATOL,
         notes="One row per (kappa, t) and form. 'rho^t': measured = max over all agents i and all initial pairs "
               "agreeing on N_i^kappa (exact supremum via events, module docstring; on the instance marked "

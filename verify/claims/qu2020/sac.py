@@ -126,14 +126,18 @@ from netmarl_verify.solvers.exact import (
 from netmarl_verify.solvers.sampled import PowerSchedule, assumption3, frozen_policy_critic, scalable_actor_critic
 from netmarl_verify.verify import (
     Assumption,
+    Choice,
     Claim,
     DecayFigure,
     Fault,
     HLine,
     Instance,
+    Integer,
     LinesFigure,
     LogLogErrorFigure,
     Measurement,
+    Real,
+    SearchSpace,
     Series,
     Style,
     VLine,
@@ -145,6 +149,7 @@ from netmarl_verify.verify import (
 )
 
 from ._common import (
+    COPY_CHAIN,
     COUPLED,
     PAPER,
     PAPER_FILE,
@@ -214,6 +219,34 @@ def _thm3a_instances(quick, seed):
         yield Instance(name=name, params={"n": mdp.n, "S": 2, "A": 2, "strength": strength},
                        payload={"mdp": mdp, "policies": policies}, size=float(mdp.n_states * mdp.n_actions),
                        family=RANDOM if strength is None else COUPLED)
+
+
+def _thm3a_search_spaces():
+    """Search spaces of Theorem 3(a) (``netmarl-verify search``): coupled paths/cycles and the copy chain
+    (two actions, rewards in {0, 1}), S = A = 2, at most 4 agents (the ergodicity SVD is dense)."""
+    seed = Integer(0, 2**31 - 1)
+
+    def instance(mdp, policy, family):
+        return Instance(name="", payload={"mdp": mdp, "policies": [policy]},
+                        size=float(mdp.n_states * mdp.n_actions), family=family)
+
+    def build_coupled(p):
+        graph = (nx.path_graph if p["graph"] == "path" else nx.cycle_graph)(p["n"])
+        rng = np.random.default_rng(p["seed"])
+        mdp = envs.coupled_networked_mdp(graph, p["strength"], 2, 2, rng=rng)
+        return instance(mdp, envs.LocalSoftmaxPolicy.random(mdp, rng), COUPLED)
+
+    def build_chain(p):
+        mdp = envs.copy_chain_mdp(p["n"], p["rho"], action_size=2)
+        return instance(mdp, envs.LocalSoftmaxPolicy.random(mdp, p["seed"]), COPY_CHAIN)
+
+    return (
+        SearchSpace(COUPLED, {"graph": Choice(("path", "cycle")), "n": Integer(3, 4), "strength": Real(0.01, 1.0),
+                              "seed": seed}, build_coupled,
+                    "coupled path/cycle, S = A = 2: coupling strength, seed of the kernels and policy"),
+        SearchSpace(COPY_CHAIN, {"n": Integer(2, 4), "rho": Real(0.05, 0.95), "seed": seed}, build_chain,
+                    "copy chain with two actions, rewards in {0, 1}: length, rho, policy seed"),
+    )
 
 
 def _thm3a_assumptions(inst):
@@ -533,7 +566,7 @@ def make_claims(*, faults):
                     r" \le \frac{c\,\rho^{\kappa+1}}{1-\mu_D}, \quad c = \frac{\bar r}{1-\rho}",
               bound=THM3A_BOUND, assumptions=_thm3a_assumptions,
               measure=lambda inst, rng, quick: _thm3a_measure(inst, rng, quick, c_scale),
-              instances=_thm3a_instances, figure=_thm3a_figure,
+              instances=_thm3a_instances, figure=_thm3a_figure, search=_thm3a_search_spaces(),
               notes="One row per (policy, agent i, kappa < ecc(i)). Exact: Q_i (full table), the critic's fixed "
                     "point (solvers.exact.critic_fixed_point), the best shift c* = E_pi[Q_i - Q-hat_i] (equal to "
                     "the paper's c_i^theta, see solvers/exact/_critic.py), mu_D and sigma per policy "
