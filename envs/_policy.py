@@ -408,13 +408,25 @@ class LocalSoftmaxPolicy(LocalObservation):
         return cls([np.zeros((S, A)) for S, A in zip(mdp.state_sizes, mdp.action_sizes)])
 
     @classmethod
-    def random(cls, mdp, rng=None):
-        """Random policy as in qu2020 App. B.4: i.i.d. uniform weights, normalised per state.
+    def random(cls, mdp, rng=None, *, draw="normalised-uniform"):
+        """A random policy, one row per local state.
 
-        The weights are drawn on [1e-3, 1] rather than [0, 1] so that every logit
-        ``log(weight)`` is finite (a weight of exactly 0 has probability zero anyway).
+        ``draw="normalised-uniform"`` (default here): i.i.d. uniform weights normalised per
+        state, drawn on [1e-3, 1] so that every logit is finite and no action is nearly
+        impossible (the claims' own instances use it). ``draw="dirichlet"``: each row
+        ``zeta_i(. | s_i)`` uniform on the simplex, Dirichlet(1): logits ``log E`` with ``E``
+        i.i.d. standard exponentials (softmax normalises them) — what qu2020 App. B.4's
+        "uniformly randomly" means, and what :func:`~netmarl_verify.envs.qu2020_line` and
+        :func:`~netmarl_verify.envs.qu2020_grid` use by default. See
+        :mod:`netmarl_verify.envs._generators` for why the two differ.
         """
+        if draw not in ("dirichlet", "normalised-uniform"):
+            raise ValueError(f"`draw` must be 'dirichlet' or 'normalised-uniform', got {draw!r}")
         rng = as_generator(rng)
+        if draw == "dirichlet":
+            # E > 0 almost surely; the floor keeps log finite if the generator ever returns 0
+            return cls([np.log(np.maximum(rng.standard_exponential(size=(S, A)), 1e-300))
+                        for S, A in zip(mdp.state_sizes, mdp.action_sizes)])
         return cls([np.log(rng.uniform(1e-3, 1.0, size=(S, A))) for S, A in zip(mdp.state_sizes, mdp.action_sizes)])
 
     def probabilities(self):
