@@ -197,6 +197,17 @@ class DenseLU(LinearBackend):
         return sla.lu_solve(lu, rhs, trans=1 if trans else 0, check_finite=False)
 
 
+def _splu(M, what):
+    """SuperLU of `M`; a numerically singular factor is a SolverAccuracyError naming the system
+    (SuperLU's own "RuntimeError: Factor is exactly singular" says neither what nor why)."""
+    try:
+        return spla.splu(M)
+    except RuntimeError as exc:
+        raise SolverAccuracyError(
+            f"{what} is numerically singular ({exc}); the chain is nearly reducible or the "
+            "discount is too close to 1 for double precision") from exc
+
+
 class SparseLU(LinearBackend):
     """SuperLU of the CSC matrix (``scipy.sparse.linalg.splu``)."""
 
@@ -224,12 +235,12 @@ class SparseLU(LinearBackend):
         ones = sp.csr_matrix(np.ones((N, 1)))
         ek = sp.csr_matrix(([1.0], ([0], [k])), shape=(1, N))
         M = sp.bmat([[I - P, ones], [ek, None]], format="csc")
-        return (M if keep else None), spla.splu(M)
+        return (M if keep else None), _splu(M, "the bordered system of the stationary distribution and biases")
 
     def _shifted(self, P, gamma, keep):
         N = P.shape[0]
         M = (sp.identity(N, format="csc") - gamma * P).tocsc()
-        return (M if keep else None), spla.splu(M)
+        return (M if keep else None), _splu(M, f"the discounted system I - {gamma:g} P")
 
     def _solve(self, lu, rhs, trans):
         return lu.solve(rhs, trans="T" if trans else "N")

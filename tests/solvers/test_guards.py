@@ -205,3 +205,28 @@ def test_negative_stationary_guard(monkeypatch):
     _corrupt(monkeypatch, True, lambda y: -y)
     with pytest.raises(SolverAccuracyError, match="negative"):
         stationary_distribution(mdp, pol)
+
+
+def test_sparse_singular_factor_is_a_solver_accuracy_error():
+    """Two blocks coupled by 1e-17 (below double precision next to 1): SuperLU finds the bordered
+    matrix exactly singular; the error names the system instead of leaking scipy's RuntimeError."""
+    import numpy as np
+    import pytest
+
+    from netmarl_verify.envs import TabularMDP
+    from netmarl_verify.solvers.exact import SolverAccuracyError, stationary_distribution
+
+    eps = 1e-17
+    block = np.array([[0.5, 0.5], [0.5, 0.5]])
+    P = np.zeros((4, 4))
+    P[:2, :2] = block
+    P[2:, 2:] = block
+    P[1, 2] = P[3, 0] = eps
+    P[1, 1] -= eps
+    P[3, 3] -= eps
+    mdp = TabularMDP(P[:, None, :], np.zeros((4, 1)))
+    with pytest.raises(SolverAccuracyError, match="numerically singular"):
+        stationary_distribution(mdp, np.ones((4, 1)), backend="sparse")
+    # The dense backend returns [0, 0, 0.5, 0.5] here with a zero residual (the truth is 0.25
+    # everywhere): a residual bounds the backward error only. Forward-error certificates are
+    # issue 10, item 2; this line is the regression target for them.
