@@ -15,6 +15,7 @@ Hierarchy (standard bases in parentheses; where each is defined)::
     ├── MemoryBudgetError (MemoryError)       envs: a table would not fit; nothing was allocated
     ├── NumericalError (ArithmeticError)      envs: a result violates an invariant (precision or bug)
     │   └── SolverAccuracyError               solvers.exact: a residual certificate fails
+    │       └── IllConditionedError           solvers.exact: a forward-error estimate is too large
     ├── MultipleRecurrentClassesError (ValueError)   solvers.exact
     ├── PeriodicChainError (ValueError)              solvers.exact
     ├── UnidentifiedFixedPointError (ValueError)     solvers.exact
@@ -53,6 +54,7 @@ from netmarl_verify.reports._folder import ReportFolderError
 from netmarl_verify.reports._math import MathRenderError
 from netmarl_verify.solvers.exact._errors import (
     ContractionLimitError,
+    IllConditionedError,
     MultipleRecurrentClassesError,
     PeriodicChainError,
     SolverAccuracyError,
@@ -76,6 +78,7 @@ __all__ = [
     "NumericalError",
     # solvers.exact
     "SolverAccuracyError",
+    "IllConditionedError",
     "MultipleRecurrentClassesError",
     "PeriodicChainError",
     "UnidentifiedFixedPointError",

@@ -25,6 +25,7 @@ STANDARD_BASE = {
     "MemoryBudgetError": MemoryError,
     "NumericalError": ArithmeticError,
     "SolverAccuracyError": ArithmeticError,
+    "IllConditionedError": ArithmeticError,
     "MultipleRecurrentClassesError": ValueError,
     "PeriodicChainError": ValueError,
     "UnidentifiedFixedPointError": ValueError,

@@ -16,6 +16,9 @@ average_reward            -- :math:`J(\theta)` or :math:`J_i(\theta)` (qu2020 eq
 q_function                -- differential (eq. (3)) or discounted Q at state-action pairs
 state_values              -- bias :math:`h` or discounted :math:`V` over global states
 chain_structure           -- recurrent classes and period of a chain (:class:`ChainStructure`)
+clear_evaluation_cache    -- drop the evaluations the one-shot functions share (:mod:`._cache`:
+                             bounded LRU, ``NETMARL_EVALUATION_CACHE=0`` or :func:`no_evaluation_cache`
+                             disable it; :func:`evaluation_cache_info` reports it)
 
 Policy gradients
 ----------------
@@ -75,6 +78,7 @@ UnidentifiedFixedPointError -- Assumption 4(a) fails: the critic's fixed point i
 """
 
 from ._backends import choose_backend
+from ._cache import clear_evaluation_cache, evaluation_cache_info, no_evaluation_cache
 from ._critic import (
     CriticApproximation,
     CriticEquation,
@@ -146,6 +150,9 @@ __all__ = [
     "state_values",
     "chain_structure",
     "ChainStructure",
+    "clear_evaluation_cache",
+    "evaluation_cache_info",
+    "no_evaluation_cache",
     # policy gradients
     "policy_gradient",
     "objective",

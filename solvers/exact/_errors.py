@@ -6,6 +6,7 @@ __all__ = [
     "MultipleRecurrentClassesError",
     "PeriodicChainError",
     "SolverAccuracyError",
+    "IllConditionedError",
     "UnidentifiedFixedPointError",
     "ContractionLimitError",
 ]
@@ -29,6 +30,17 @@ class PeriodicChainError(NetmarlError, ValueError):
 
 class SolverAccuracyError(NumericalError):
     """A linear solve's residual certificate exceeds its tolerance."""
+
+
+class IllConditionedError(SolverAccuracyError):
+    """A solve's forward-error estimate exceeds :data:`~._backends.FORWARD_ERROR_TOL`.
+
+    The residual is small (the answer solves a nearby system) but the system is so ill-conditioned
+    (nearly reducible chain, discount too close to 1) that the answer itself may be wrong; the
+    message names the estimate, the condition number and the residual. Pass
+    ``on_ill_conditioned="warn"`` to :func:`~._evaluation.evaluate_policy` to get the answer with a
+    :class:`RuntimeWarning` instead.
+    """
 
 
 class UnidentifiedFixedPointError(NetmarlError, ValueError):

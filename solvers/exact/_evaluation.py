@@ -12,6 +12,7 @@ computed as :math:`Q_i(s,a) = r_i(s,a) - J_i + \sum_{s'} P(s'|s,a) h_i(s')` with
 The global Q is the average over agents of the local ones, :math:`Q = \frac1n\sum_i Q_i`.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,6 +68,10 @@ class PolicyEvaluation:
         bias.
     residuals : dict
         Residual certificate of every solve (max-norm, relative).
+    forward_errors : dict
+        Relative forward-error estimate :math:`\kappa_\infty(\rho + \epsilon_{\mathrm{mach}})` of
+        every solve (keys ``"stationary"``, ``"poisson"``, ``"discounted"``, ``"visitation"``; see
+        :mod:`._backends`). Empty on the matrix-free backend.
     custom_rewards : bool
         True when ``rewards=`` replaced the model's expected rewards (Q at pairs is then
         undefined; :meth:`require_model_rewards`).
@@ -105,6 +110,7 @@ class PolicyEvaluation:
     period: int | None
     periodic: str
     residuals: dict = field(default_factory=dict)
+    forward_errors: dict = field(default_factory=dict)
     _solver: object = field(default=None, repr=False, compare=False)
     custom_rewards: bool = False
     _products: object = field(default=None, repr=False, compare=False)
@@ -211,6 +217,8 @@ class PolicyEvaluation:
         """
         if self.gamma is None:
             raise ValueError("the discounted visitation needs a discounted evaluation (gamma in [0, 1))")
+        if hasattr(self._solver, "factorization"):  # the direct solvers also certify the forward error
+            return self._solver.visitation(initial, self.residuals, self.forward_errors)
         return self._solver.visitation(initial, self.residuals)
 
     def require_model_rewards(self, what="Q at state-action pairs"):
@@ -315,7 +323,7 @@ def _operator_of(mdp, policy, operator):
 
 
 def evaluate_policy(mdp=None, policy=None, gamma=None, *, operator=None, rewards=None, backend="auto",
-                    periodic="raise"):
+                    periodic="raise", on_ill_conditioned="raise"):
     """Solve for everything exact about ``policy`` once; reuse it for Q, J and gradients.
 
     Parameters
@@ -345,6 +353,9 @@ def evaluate_policy(mdp=None, policy=None, gamma=None, *, operator=None, rewards
     backend : {"auto", "dense", "sparse"} or a backend object of :mod:`._backends`
     periodic : {"raise", "cesaro"}
         What :meth:`PolicyEvaluation.q` does on a periodic chain (average reward).
+    on_ill_conditioned : {"raise", "warn"}
+        A forward-error estimate above :data:`~._backends.FORWARD_ERROR_TOL` raises
+        :class:`IllConditionedError` (default) or issues a :class:`RuntimeWarning` (``"warn"``).
 
     Returns
     -------
@@ -358,6 +369,8 @@ def evaluate_policy(mdp=None, policy=None, gamma=None, *, operator=None, rewards
         The tables would not fit (estimated before allocating).
     SolverAccuracyError
         A residual certificate failed.
+    IllConditionedError
+        A forward-error estimate exceeds its tolerance (``on_ill_conditioned="raise"``).
     TypeError
         ``operator`` is not a :class:`~._operator.PolicyOperator`, or is given together with
         ``mdp`` / ``policy``.
@@ -381,25 +394,73 @@ def evaluate_policy(mdp=None, policy=None, gamma=None, *, operator=None, rewards
     gamma = _check_gamma(gamma)
     model = _operator_of(mdp, policy, operator)
     linalg = choose_backend(model, backend)  # chosen once: a LinearBackend object
+    return _evaluate(model, linalg, gamma, rewards, periodic, on_ill_conditioned)
+
+
+def _evaluate(model, linalg, gamma, rewards, periodic, on_ill_conditioned="raise"):
+    """The solve behind :func:`evaluate_policy` (and behind a miss of :func:`_shared_evaluation`)."""
     if getattr(linalg, "matrix_free", False):
         return _evaluate_matrix_free(model, linalg, gamma, rewards, periodic)
     P = linalg.transition_matrix(model)
     r, custom = _policy_rewards(model, rewards)
-    residuals = {}
+    residuals, fwd = {}, {}
     if gamma is None:
         structure = chain_structure(P)
         raise_if_not_unichain(structure, model.describe_state)
-        solver = AverageRewardSolver(P, linalg, k=int(structure.recurrent_states[0]))
-        d = solver.stationary(residuals)
-        J, h = solver.bias(r, d, residuals)
+        solver = AverageRewardSolver(P, linalg, k=int(structure.recurrent_states[0]),
+                                     on_ill_conditioned=on_ill_conditioned)
+        d = solver.stationary(residuals, fwd)
+        J, h = solver.bias(r, d, residuals, fwd)
         return PolicyEvaluation(model=model, gamma=None, backend=linalg.name, P=P, rewards=r, stationary=d,
                                 J_local=J, values=h, period=structure.period, periodic=periodic,
-                                residuals=residuals, custom_rewards=custom, _solver=solver)
-    solver = DiscountedSolver(P, gamma, linalg)
-    V = solver.values(r, residuals)
+                                residuals=residuals, forward_errors=fwd, custom_rewards=custom, _solver=solver)
+    solver = DiscountedSolver(P, gamma, linalg, on_ill_conditioned=on_ill_conditioned)
+    V = solver.values(r, residuals, fwd)
     return PolicyEvaluation(model=model, gamma=gamma, backend=linalg.name, P=P, rewards=r, stationary=None,
                             J_local=None, values=V, period=None, periodic=periodic, residuals=residuals,
-                            custom_rewards=custom, _solver=solver)
+                            forward_errors=fwd, custom_rewards=custom, _solver=solver)
+
+
+def _solver_code(linalg):
+    """The functions a solve runs through, as objects (part of the cache key, see :mod:`._cache`)."""
+    g = globals()
+    names = ("AverageRewardSolver", "DiscountedSolver", "chain_structure", "raise_if_not_unichain",
+             "_policy_rewards", "_evaluate", "_evaluate_matrix_free")
+    return tuple(g[n] for n in names) + _cache_methods(g["AverageRewardSolver"]) + \
+        _cache_methods(g["DiscountedSolver"]) + _cache_methods(type(linalg))
+
+
+def _cache_methods(cls):
+    return tuple(v for c in cls.__mro__ if c is not object for v in vars(c).values() if callable(v))
+
+
+def _shared_evaluation(mdp, policy, gamma, backend="auto", periodic="raise"):
+    """:func:`evaluate_policy` for the one-shot functions: served from the evaluation cache (:mod:`._cache`).
+
+    Same validation, same backend choice and the same solve as :func:`evaluate_policy`; a hit
+    returns the evaluation (arrays and factorisation) a previous call with the same model object,
+    policy values, ``gamma`` and resolved backend computed. The result is shared: callers must
+    not mutate it or hand its arrays out uncopied.
+    """
+    from . import _cache
+
+    if not _cache.cache_enabled():
+        return evaluate_policy(mdp, policy, gamma, backend=backend, periodic=periodic)
+    if periodic not in PERIODIC_MODES:
+        raise ValueError(f"periodic must be one of {PERIODIC_MODES}, got {periodic!r}")
+    gamma = _check_gamma(gamma)
+    model = as_model(mdp, policy)
+    linalg = choose_backend(model, backend)
+    key, tables = _cache.make_key(model, gamma, linalg, _solver_code(linalg))
+    if key is None:
+        return _evaluate(model, linalg, gamma, None, periodic)
+    ev = _cache.get(key, tables, mdp)
+    if ev is None:
+        ev = _evaluate(model, linalg, gamma, None, periodic)
+        _cache.put(key, tables, mdp, ev)
+    if ev.periodic != periodic:  # periodic only governs Q at pairs: share every array
+        ev = dataclasses.replace(ev, periodic=periodic)
+    return ev
 
 
 def _evaluate_matrix_free(model, linalg, gamma, rewards, periodic):
@@ -496,7 +557,7 @@ def stationary_distribution(mdp, policy, *, backend="auto"):
     >>> stationary_distribution(TabularMDP(P, np.zeros((2, 1))), np.ones((2, 1)))
     array([0.75, 0.25])
     """
-    return evaluate_policy(mdp, policy, None, backend=backend, periodic="cesaro").stationary
+    return _shared_evaluation(mdp, policy, None, backend=backend, periodic="cesaro").stationary.copy()
 
 
 def average_reward(mdp, policy, agent=None, *, backend="auto"):
@@ -534,7 +595,7 @@ def average_reward(mdp, policy, agent=None, *, backend="auto"):
     >>> average_reward(TabularMDP(P, np.array([[1.0], [0.0]])), np.ones((2, 1)))
     0.75
     """
-    ev = evaluate_policy(mdp, policy, None, backend=backend, periodic="cesaro")
+    ev = _shared_evaluation(mdp, policy, None, backend=backend, periodic="cesaro")
     if agent is None:
         return ev.J
     return float(ev.J_local[ev.model.check_agent(agent)])
@@ -582,7 +643,7 @@ def q_function(mdp, policy, states, actions, agent=None, gamma=None, *, backend=
     """
     gamma = _check_gamma(gamma)
     if evaluation is None:
-        evaluation = evaluate_policy(mdp, policy, gamma, backend=backend, periodic=periodic)
+        evaluation = _shared_evaluation(mdp, policy, gamma, backend=backend, periodic=periodic)
     elif evaluation.gamma != gamma:
         raise ValueError(f"evaluation was computed with gamma={evaluation.gamma}, not {gamma}")
     return evaluation.q(states, actions, agent)
@@ -624,7 +685,7 @@ def state_values(mdp, policy, gamma=None, agent=None, *, backend="auto"):
     >>> state_values(mdp, np.ones((2, 1)), 0.5).round(6)
     array([1.857143, 0.428571])
     """
-    ev = evaluate_policy(mdp, policy, _check_gamma(gamma), backend=backend, periodic="cesaro")
+    ev = _shared_evaluation(mdp, policy, _check_gamma(gamma), backend=backend, periodic="cesaro")
     if agent is None:
         return ev.global_values
     return ev.values[:, agent].copy()

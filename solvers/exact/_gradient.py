@@ -20,7 +20,7 @@ import numpy as np
 from netmarl_verify.envs import Parametrised, ScoreWeights, as_generator
 from netmarl_verify.envs._validation import as_float_array, fmt_number
 
-from ._evaluation import _check_gamma, evaluate_policy
+from ._evaluation import _check_gamma, _shared_evaluation
 
 __all__ = ["policy_gradient", "objective", "finite_difference_gradient", "check_initial"]
 
@@ -46,7 +46,7 @@ def objective(mdp, policy, gamma=None, initial=None, *, backend="auto"):
     ``gamma=None``: :math:`J(\\theta)`; otherwise :math:`V(\\mu_0)=\\mu_0^\\top V` of the global reward.
     """
     gamma = _check_gamma(gamma)
-    ev = evaluate_policy(mdp, policy, gamma, backend=backend, periodic="cesaro")
+    ev = _shared_evaluation(mdp, policy, gamma, backend=backend, periodic="cesaro")
     if gamma is None:
         return ev.J
     mu = check_initial(initial, ev.model.n_states)
@@ -98,7 +98,7 @@ def policy_gradient(mdp, policy, gamma=None, initial=None, *, backend="auto", ev
     gamma = _check_gamma(gamma)
     ev = evaluation
     if ev is None:
-        ev = evaluate_policy(mdp, policy, gamma, backend=backend, periodic="cesaro")
+        ev = _shared_evaluation(mdp, policy, gamma, backend=backend, periodic="cesaro")
     elif ev.gamma != gamma:
         raise ValueError(f"evaluation was computed with gamma={ev.gamma}, not {gamma}")
     ev.require_model_rewards("policy_gradient")

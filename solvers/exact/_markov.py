@@ -25,7 +25,13 @@ Backends are strategy objects of :mod:`._backends` (:class:`~._backends.DenseLU`
 :class:`~._backends.SparseLU`, SuperLU on CSC), chosen once; the solvers below never branch on
 the backend. Every solve records a residual certificate
 (:func:`~._backends.certify_residual`); a residual above :data:`RESIDUAL_TOL` raises
-:class:`SolverAccuracyError`.
+:class:`SolverAccuracyError`. Every solve also records a forward-error estimate
+:math:`\|A^{-1}\|(\|r\| + \epsilon_{\mathrm{mach}}\|A\|\|\hat x\|)/\max(\|\hat x\|, s/\|A\|)`
+(:math:`s = \max(1, \|b\|)`, the residual's floor) of the system :math:`A` it solved
+(:func:`~._backends.certify_forward_error`, in ``forward_errors`` under the keys
+``"stationary"``, ``"poisson"``, ``"discounted"``, ``"visitation"``); above
+:data:`~._backends.FORWARD_ERROR_TOL` it raises :class:`~._errors.IllConditionedError`
+(``on_ill_conditioned="raise"``, the default) or warns (``"warn"``).
 """
 
 from dataclasses import dataclass, field
@@ -35,7 +41,15 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
-from ._backends import BACKENDS, RESIDUAL_TOL, certify_residual, get_backend, relative_residual
+from ._backends import (
+    BACKENDS,
+    ILL_CONDITIONED_MODES,
+    RESIDUAL_TOL,
+    certify_forward_error,
+    certify_residual,
+    get_backend,
+    relative_residual,
+)
 from ._errors import MultipleRecurrentClassesError, SolverAccuracyError
 
 __all__ = ["ChainStructure", "chain_structure", "build_transition_matrix", "RESIDUAL_TOL", "BACKENDS"]
@@ -111,30 +125,39 @@ def build_transition_matrix(model, backend):
 class AverageRewardSolver:
     """One factorisation of the bordered matrix, then stationary distribution and biases."""
 
-    def __init__(self, P, backend, k=0):
+    def __init__(self, P, backend, k=0, *, on_ill_conditioned="raise"):
+        _check_mode(on_ill_conditioned)
         self.P = P
         self.backend = get_backend(backend)
         self.N = P.shape[0]
+        self.on_ill_conditioned = on_ill_conditioned
         self.factorization = self.backend.factor(P, "bordered", k=k)
 
     def solve(self, rhs, trans=False):
         return self.factorization.solve(rhs, trans=trans)
 
-    def stationary(self, residuals):
+    def _forward(self, name, resid, x, rhs, trans, forward_errors):
+        """Forward-error certificate of a solve: residual array, solution and right side."""
+        certify_forward_error(name, self.factorization, trans, _maxabs(resid), _maxabs(x), forward_errors,
+                              scale=max(1.0, _maxabs(rhs)), on_ill_conditioned=self.on_ill_conditioned)
+
+    def stationary(self, residuals, forward_errors=None):
         N = self.N
         rhs = np.zeros(N + 1)
         rhs[N] = 1.0
         y = self.solve(rhs, trans=True)
         d = y[:N].copy()
         # certificate: d^T P = d and sum d = 1
-        certify_residual("stationary: |d P - d|_inf", relative_residual(self.P.T @ d - d, d), residuals)
+        resid = self.P.T @ d - d
+        certify_residual("stationary: |d P - d|_inf", relative_residual(resid, d), residuals)
+        self._forward("stationary", resid, d, d, True, forward_errors)
         # round-off can leave -1e-17 entries; anything more negative is a failed solve
         if d.min() < -1e-12:
             raise SolverAccuracyError(f"stationary distribution has a negative entry {d.min():.3e}")
         d = np.clip(d, 0.0, None)
         return d / d.sum()
 
-    def bias(self, r, d, residuals):
+    def bias(self, r, d, residuals, forward_errors=None):
         """Biases ``h`` (N, m) with ``d^T h = 0`` and gains ``J`` (m,) for reward columns ``r``."""
         N = self.N
         rhs = np.vstack([r, np.zeros((1, r.shape[1]))])
@@ -145,35 +168,48 @@ class AverageRewardSolver:
         # certificate: (I - P) h = r - J, relative to the reward scale
         res = h - self.P @ h - (r - J[None, :])
         certify_residual("poisson: |(I-P)h - (r-J)|_inf", relative_residual(res, r), residuals)
+        self._forward("poisson", res, h, r, False, forward_errors)
         return J, h
 
 
 class DiscountedSolver:
     """One factorisation of :math:`I - \\gamma P_\\pi` for values and visitations."""
 
-    def __init__(self, P, gamma, backend):
+    def __init__(self, P, gamma, backend, *, on_ill_conditioned="raise"):
+        _check_mode(on_ill_conditioned)
         self.P = P
         self.gamma = gamma
         self.backend = get_backend(backend)
+        self.on_ill_conditioned = on_ill_conditioned
         self.factorization = self.backend.factor(P, "shifted", gamma=gamma)
 
     def solve(self, rhs, trans=False):
         return self.factorization.solve(rhs, trans=trans)
 
-    def values(self, r, residuals):
+    _forward = AverageRewardSolver._forward
+
+    def values(self, r, residuals, forward_errors=None):
         V = self.solve(r)
-        certify_residual("discounted: |(I - gamma P)V - r|_inf",
-                         relative_residual(V - self.gamma * (self.P @ V) - r, r), residuals)
+        resid = V - self.gamma * (self.P @ V) - r
+        certify_residual("discounted: |(I - gamma P)V - r|_inf", relative_residual(resid, r), residuals)
+        self._forward("discounted", resid, V, r, False, forward_errors)
         return V
 
-    def visitation(self, mu0, residuals):
+    def visitation(self, mu0, residuals, forward_errors=None):
         lam = self.solve(mu0, trans=True)
-        certify_residual(
-            "visitation: |(I - gamma P^T) lam - mu0|_inf",
-            relative_residual(lam - self.gamma * (self.P.T @ lam) - mu0, mu0),
-            residuals,
-        )
+        resid = lam - self.gamma * (self.P.T @ lam) - mu0
+        certify_residual("visitation: |(I - gamma P^T) lam - mu0|_inf", relative_residual(resid, mu0), residuals)
+        self._forward("visitation", resid, lam, mu0, True, forward_errors)
         return lam
+
+
+def _maxabs(a):
+    return float(np.max(np.abs(a))) if np.size(a) else 0.0
+
+
+def _check_mode(on_ill_conditioned):
+    if on_ill_conditioned not in ILL_CONDITIONED_MODES:
+        raise ValueError(f"on_ill_conditioned must be one of {ILL_CONDITIONED_MODES}, got {on_ill_conditioned!r}")
 
 
 def raise_if_not_unichain(structure, describe_state):

@@ -11,7 +11,7 @@ The state part solves :math:`(I - \gamma P_\pi^\top)\lambda = \mu_0`.
 
 from netmarl_verify.envs._memory import check_memory
 
-from ._evaluation import _check_gamma, evaluate_policy
+from ._evaluation import _check_gamma, _shared_evaluation
 from ._gradient import check_initial
 
 __all__ = ["discounted_visitation", "discounted_occupancy"]
@@ -21,7 +21,7 @@ def _state_occupancy(mdp, policy, gamma, initial, backend):
     gamma = _check_gamma(gamma)
     if gamma is None:
         raise ValueError("the discounted occupancy needs a discount factor gamma in [0, 1)")
-    ev = evaluate_policy(mdp, policy, gamma, backend=backend)
+    ev = _shared_evaluation(mdp, policy, gamma, backend=backend)
     lam = ev.visitation(check_initial(initial, ev.model.n_states))
     return ev, lam
 

@@ -227,6 +227,13 @@ def test_sparse_singular_factor_is_a_solver_accuracy_error():
     mdp = TabularMDP(P[:, None, :], np.zeros((4, 1)))
     with pytest.raises(SolverAccuracyError, match="numerically singular"):
         stationary_distribution(mdp, np.ones((4, 1)), backend="sparse")
-    # The dense backend returns [0, 0, 0.5, 0.5] here with a zero residual (the truth is 0.25
-    # everywhere): a residual bounds the backward error only. Forward-error certificates are
-    # issue 10, item 2; this line is the regression target for them.
+    # The dense backend used to return [0, 0, 0.5, 0.5] here with a zero residual (the truth is
+    # 0.25 everywhere): a residual bounds the backward error only. The forward-error certificate
+    # (issue 10, item 2) now refuses it, naming the estimate (an infinite condition number on the
+    # sparse side: IllConditionedError too).
+    from netmarl_verify.errors import IllConditionedError
+
+    with pytest.raises(IllConditionedError, match="stationary: forward-error estimate"):
+        stationary_distribution(mdp, np.ones((4, 1)), backend="dense")
+    with pytest.raises(IllConditionedError, match="numerically singular"):
+        stationary_distribution(mdp, np.ones((4, 1)), backend="sparse")
