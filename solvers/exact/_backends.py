@@ -19,11 +19,11 @@ Backends
 :class:`SparseLU`
     SuperLU (:func:`scipy.sparse.linalg.splu`) of the CSC matrix.
 :class:`KrylovBackend`
-    The slot for a matrix-free backend (GMRES/BiCGSTAB on
-    :meth:`~._operator.PolicyOperator.matvec` / ``rmatvec``). Not implemented yet: it raises
-    :class:`NotImplementedError` naming issue 15. A Krylov backend must also replace
-    :func:`~._markov.chain_structure` (which needs the support of :math:`P_\pi`) by another
-    unichain certificate, e.g. a Krylov residual of the bordered system.
+    The matrix-free backend (``backend="matrix-free"``, :mod:`._krylov`): GMRES on
+    :meth:`~._operator.PolicyOperator.matvec` / ``rmatvec``, never building :math:`P_\pi`.
+    Its matrix methods (``transition_matrix``, ``factor``) refuse with
+    :class:`NotImplementedError`; the single-recurrent-class guard uses the positivity of the
+    local factors, else the support graph when it fits (see :mod:`._krylov`).
 
 Residual certificate
 --------------------
@@ -437,7 +437,7 @@ class KrylovBackend(LinearBackend):
 
     def _refuse(self, *args, **kwargs):
         raise NotImplementedError(
-            "the matrix-free backend (issue 15) never builds or factors P_pi: it solves by GMRES on "
+            "the matrix-free backend never builds or factors P_pi: it solves by GMRES on "
             "products with the local factors; use backend='dense' or 'sparse' for the matrix itself"
         )
 
