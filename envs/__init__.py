@@ -25,6 +25,7 @@ agent 0 is the most significant digit.
 Policies
 --------
 :class:`LocalSoftmaxPolicy` (:math:`\zeta_i(a_i | s_i)` from logits, differentiable),
+:class:`KHopSoftmaxPolicy` (ying2023: :math:`\pi^i(a_i | s_{N_i^\kappa})`, also global-state policies),
 :class:`LocalTabularPolicy` (any tables, deterministic allowed), :class:`TabularSoftmaxPolicy`
 (a softmax on a :class:`TabularMDP`), :func:`softmax`. They follow the declared protocols
 :class:`Policy` (``n``, ``observed(i)``: the agents whose states agent ``i`` reads,
@@ -107,6 +108,7 @@ from ._instances import LocalTabularPolicy, coloring_mdp, coloring_state, copy_c
 from ._memory import MemoryBudgetError, check_memory, format_bytes, memory_budget
 from ._networked import REWARD_FORMS, TRANSITION_FORMS, NetworkedMDP
 from ._policy import (
+    KHopSoftmaxPolicy,
     LocalSoftmaxPolicy,
     Parametrised,
     Policy,
@@ -133,6 +135,21 @@ from ._validation import (
     ShapeError,
 )
 from ._wireless import WirelessNetwork
+from ._ying2023 import (
+    UtilityInstance,
+    coordination_pair,
+    initial_distribution,
+    lemma3_absorbing,
+    linemsg,
+    mixture_influence,
+    mixture_line,
+    mixture_networked_mdp,
+    random_khop,
+    relay,
+    transient_entropy,
+    xor_relay,
+    ying_copy_chain,
+)
 
 __all__ = [
     # models
@@ -148,6 +165,7 @@ __all__ = [
     "Policy",
     "Parametrised",
     "LocalSoftmaxPolicy",
+    "KHopSoftmaxPolicy",
     "LocalTabularPolicy",
     "TabularSoftmaxPolicy",
     "softmax",
@@ -168,6 +186,20 @@ __all__ = [
     "coloring_state",
     "coupled_networked_mdp",
     "copy_chain_mdp",
+    # ying2023: mixture kernels, initial distributions, the named families
+    "UtilityInstance",
+    "mixture_networked_mdp",
+    "mixture_influence",
+    "initial_distribution",
+    "relay",
+    "xor_relay",
+    "ying_copy_chain",
+    "lemma3_absorbing",
+    "mixture_line",
+    "random_khop",
+    "transient_entropy",
+    "coordination_pair",
+    "linemsg",
     # the wireless network
     "WirelessNetwork",
     "AlohaTuning",

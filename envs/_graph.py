@@ -92,11 +92,23 @@ class AgentGraph:
     array([ 1, 32])
     """
 
-    def _set_graph(self, graph):
-        """Store ``graph`` (not copied) and derive ``n`` and ``neighbourhoods`` from it."""
+    def _set_graph(self, graph, communication_graph=None):
+        """Store ``graph`` (not copied) and derive ``n`` and ``neighbourhoods`` from it.
+
+        ``communication_graph`` (ying2023 §2), when given, is the graph whose distances define
+        :attr:`distances` and :meth:`kappa_hop`; ``graph`` then only says which agents' states and
+        actions each kernel reads (:attr:`neighbourhoods`). Default: one graph for both (qu2020).
+        """
         self.graph = graph
         self.n = graph.number_of_nodes()
         self.neighbourhoods = tuple(closed_neighbourhood(graph, i) for i in range(self.n))
+        if communication_graph is not None:
+            if check_graph(communication_graph) != self.n:
+                raise ValueError(f"communication_graph has {communication_graph.number_of_nodes()} nodes but the "
+                                 f"interaction graph has {self.n}")
+            communication_graph = nx.Graph(communication_graph)
+            communication_graph.remove_edges_from(list(nx.selfloop_edges(communication_graph)))
+        self.communication_graph = communication_graph if communication_graph is not None else graph
         self._dist = None
 
     # ------------------------------------------------------------------ agents and hops
@@ -114,17 +126,17 @@ class AgentGraph:
 
     @property
     def distances(self):
-        """``n x n`` integer array of graph distances (``-1`` for disconnected pairs)."""
+        """``n x n`` integer array of distances in :attr:`communication_graph` (``-1``: disconnected)."""
         if self._dist is None:
             D = np.full((self.n, self.n), -1, dtype=np.int64)
-            for i, lengths in nx.all_pairs_shortest_path_length(self.graph):
+            for i, lengths in nx.all_pairs_shortest_path_length(self.communication_graph):
                 for j, d in lengths.items():
                     D[i, j] = d
             self._dist = D
         return self._dist
 
     def kappa_hop(self, agent, kappa):
-        r"""The κ-hop neighbourhood :math:`N_i^\kappa` (graph distance <= κ, including ``i``), sorted.
+        r"""The κ-hop neighbourhood :math:`N_i^\kappa` (:attr:`distances` <= κ, including ``i``), sorted.
 
         ``kappa = 0`` gives ``(i,)`` and ``kappa = 1`` gives :attr:`neighbourhoods` ``[i]``
         (qu2020 §2.1).

@@ -6,7 +6,7 @@ import numpy as np
 
 from ._graph import check_graph, closed_neighbourhood
 from ._networked import NetworkedMDP
-from ._policy import LocalObservation, check_policy
+from ._policy import LocalObservation, check_policy, observed_rows
 from ._random import as_generator
 from ._validation import ShapeError, as_float_array, check_distribution_rows
 
@@ -18,17 +18,42 @@ class LocalTabularPolicy(LocalObservation):
 
     Unlike :class:`~envs.LocalSoftmaxPolicy` it can be deterministic; the exact solvers accept it
     everywhere except :func:`netmarl_verify.solvers.exact.policy_gradient` (which differentiates a softmax).
+
+    With ``observed`` (one sorted tuple :math:`O_i` per agent, containing ``i``), agent ``i``'s
+    table has one row per configuration of :math:`s_{O_i}` (``np.ravel_multi_index`` order): a
+    κ-hop or global-state policy given by its probabilities (ying2023 §2, Remark 4);
+    ``state_sizes`` (``S[k]`` per agent) is then needed by :meth:`action_weights` only.
     """
 
-    def __init__(self, probs):
+    def __init__(self, probs, observed=None, state_sizes=None):
         probs = [as_float_array(p, f"probs[{i}]") for i, p in enumerate(probs)]
         for i, p in enumerate(probs):
             if p.ndim != 2:
-                raise ShapeError(f"probs[{i}] (agent {i}) must have shape (S[{i}], A[{i}]), got {p.shape}")
+                raise ShapeError(f"probs[{i}] (agent {i}) must have shape (rows, A[{i}]), got {p.shape}")
             check_distribution_rows(p, f"probs[{i}] (agent {i})", atol=1e-10)
             p.setflags(write=False)
         self._probs = tuple(probs)
         self.n = len(probs)
+        self._observed = None
+        if observed is not None:
+            observed = [tuple(int(k) for k in o) for o in observed]
+            if len(observed) != self.n:
+                raise ShapeError(f"{self.n} tables but {len(observed)} observation sets")
+            for i, o in enumerate(observed):
+                if i not in o or any(a >= b for a, b in zip(o, o[1:])) or any(not 0 <= k < self.n for k in o):
+                    raise ValueError(f"observed[{i}] = {o} must be distinct agents of 0..{self.n - 1}, sorted "
+                                     f"ascending, containing {i}")
+            self._observed = tuple(observed)
+        self._state_sizes = None if state_sizes is None else tuple(int(x) for x in state_sizes)
+
+    def observed(self, i):
+        """:math:`O_i`: ``(i,)`` unless the policy was built with ``observed``."""
+        if self._observed is None:
+            return LocalObservation.observed(self, i)
+        i = int(i)
+        if not 0 <= i < self.n:
+            raise ValueError(f"agent must be in 0..{self.n - 1}, got {i}")
+        return self._observed[i]
 
     _table_label = "probs"  # check_policy names agent i's table "probs[i]"
 
@@ -37,8 +62,12 @@ class LocalTabularPolicy(LocalObservation):
 
     # -- the Policy protocol (observed: LocalObservation; not Parametrised: nothing to differentiate)
     def action_weights(self, states):
-        """``probs[i][s_i]`` for states (B, n): a list of (B, A_i) arrays."""
-        return [self._probs[i][states[:, i]] for i in range(self.n)]
+        """``probs[i][s_{O_i}]`` for states (B, n): a list of (B, A_i) arrays."""
+        if self._observed is None:
+            return [self._probs[i][states[:, i]] for i in range(self.n)]
+        if self._state_sizes is None:
+            raise TypeError("a LocalTabularPolicy with observation sets needs state_sizes= for action_weights")
+        return [self._probs[i][observed_rows(o, states, self._state_sizes)] for i, o in enumerate(self._observed)]
 
     def check(self, mdp):
         """:func:`~envs.check_policy` ``(mdp, self)`` (agent count and shapes); return ``self``."""

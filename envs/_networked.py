@@ -74,6 +74,13 @@ class NetworkedMDP(AgentGraph):
         ``"local"``: :math:`r_i(s_i, a_i)`; ``"neighbourhood"``: :math:`r_i(s_{N_i}, a_{N_i})`.
     row_atol : float
         Tolerance on rows of :math:`P_i` summing to one (default 1e-12).
+    communication_graph : networkx.Graph, optional
+        ying2023 §2 separates the graph :math:`G` whose distances :math:`d(i, j)` define the
+        κ-hop neighbourhoods (of the policies, the truncation and the decay) from the agents a
+        kernel reads: there :math:`P_i` may depend on the global :math:`(s, a)`, limited only by
+        Assumption 1. Pass :math:`G` here and the kernels' dependency graph as ``graph`` (e.g.
+        the complete graph for :func:`~envs.mixture_networked_mdp`); :attr:`distances` and
+        :meth:`kappa_hop` then come from :math:`G`. Default: ``graph`` itself (qu2020).
 
     Attributes
     ----------
@@ -113,7 +120,8 @@ class NetworkedMDP(AgentGraph):
     (2, 4, ((0, 1), (0, 1)))
     """
 
-    def __init__(self, graph, transitions, rewards, *, transition_form, reward_form, row_atol=1e-12):
+    def __init__(self, graph, transitions, rewards, *, transition_form, reward_form, row_atol=1e-12,
+                 communication_graph=None):
         if transition_form not in TRANSITION_FORMS:
             raise ValueError(f"transition_form must be one of {TRANSITION_FORMS}, got {transition_form!r}")
         if reward_form not in REWARD_FORMS:
@@ -128,7 +136,7 @@ class NetworkedMDP(AgentGraph):
 
         own = nx.Graph(graph)
         own.remove_edges_from(list(nx.selfloop_edges(own)))
-        self._set_graph(own)  # n, graph, neighbourhoods (envs._graph.AgentGraph)
+        self._set_graph(own, communication_graph)  # n, graph, neighbourhoods, distances (envs._graph.AgentGraph)
         self.transition_form = transition_form
         self.reward_form = reward_form
 
@@ -222,6 +230,25 @@ class NetworkedMDP(AgentGraph):
         )
 
     # ------------------------------------------------------------------ rewards
+    def with_rewards(self, rewards, *, reward_form="local"):
+        r"""The same kernels and graphs with other local rewards (e.g. ying2023's shadow rewards).
+
+        Parameters
+        ----------
+        rewards : sequence of ndarray
+            ``rewards[i]`` in the layout of ``reward_form`` (class docstring).
+        reward_form : {"local", "neighbourhood"}
+
+        Returns
+        -------
+        NetworkedMDP
+            A new model (validated); the kernels are shared, not copied.
+        """
+        return NetworkedMDP(self.graph, self.transitions, rewards, transition_form=self.transition_form,
+                            reward_form=reward_form,
+                            communication_graph=None if self.communication_graph is self.graph
+                            else self.communication_graph)
+
     @property
     def reward_bound(self):
         r""":math:`\bar r = \max_i \max |r_i|` (the reward bound of qu2020 Thm 1)."""

@@ -60,6 +60,7 @@ __all__ = [
     "ScoreWeights",
     "PolicyTables",
     "LocalSoftmaxPolicy",
+    "KHopSoftmaxPolicy",
     "TabularSoftmaxPolicy",
     "softmax",
     "check_policy",
@@ -495,6 +496,201 @@ class LocalSoftmaxPolicy(LocalObservation):
     def score_contract(self, w):
         r""":math:`\sum_{s,a} w(s,a)\nabla_\theta\log\zeta(a|s)` (:class:`ScoreWeights` ``w``), shaped like :attr:`logits`."""
         return _softmax_score_contract(self.probabilities(), [self.observed(i) for i in range(self.n)], w)
+
+    def joint_table(self, mdp, max_bytes=None):
+        """The joint policy table ``pi[s, a]`` on global indices (:func:`joint_policy_table`)."""
+        return joint_policy_table(mdp, self, max_bytes=max_bytes)
+
+
+class KHopSoftmaxPolicy:
+    r"""Product of κ-hop localized softmax policies :math:`\pi^i_{\theta_i}(a_i \mid s_{N_i^\kappa})` (ying2023 §2).
+
+    .. math:: \pi_\theta(a|s) = \prod_i \pi^i_{\theta_i}(a_i \mid s_{N_i^\kappa}), \qquad
+              \pi^i_{\theta_i}(a_i \mid x) \propto \exp\theta_i[x, a_i],
+
+    tabular in the observed states: ``logits[i]`` has one axis per agent of :math:`O_i` (sorted
+    ascending, :math:`O_i = N_i^\kappa` for :meth:`uniform` / :meth:`random`), then the own action:
+    shape ``tuple(S[j] for j in O_i) + (A[i],)``. The policy is still a product over agents given
+    :math:`s`, so every exact solver reads it through the :class:`Policy` protocol and never
+    builds the joint-action table. ``O_i = (i,)`` for every agent is qu2020's local-state policy
+    (κ = 0); ``O_i`` = all agents is a global-state policy (ying2023 Remark 4).
+
+    Parameters
+    ----------
+    logits : sequence of ndarray
+        ``logits[i]`` of shape ``tuple(S[j] for j in observed[i]) + (A[i],)``; finite.
+    observed : sequence of sequence of int
+        ``observed[i]`` = :math:`O_i`: distinct agents, sorted ascending, containing ``i``.
+
+    Attributes
+    ----------
+    logits : tuple of ndarray
+    n : int
+    kappa : int or None
+        The radius the policy was built with (:meth:`uniform`, :meth:`random`), else None.
+
+    Raises
+    ------
+    ShapeError
+        A table whose number of axes is not ``len(observed[i]) + 1``.
+    ValueError
+        An observation set that is not sorted, repeats an agent or misses ``i``.
+
+    References
+    ----------
+    ying2023 §2 (the localized policy class), §3 eq. (14)-(15), Remark 4.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> from netmarl_verify.envs import KHopSoftmaxPolicy, random_networked_mdp
+    >>> mdp = random_networked_mdp(nx.path_graph(3), 2, 2, rng=0)
+    >>> pol = KHopSoftmaxPolicy.uniform(mdp, kappa=1)
+    >>> pol.observed(0), pol.logits[1].shape
+    ((0, 1), (2, 2, 2, 2))
+    """
+
+    _table_label = "logits"
+
+    def __init__(self, logits, observed, *, kappa=None):
+        logits = [as_float_array(t, f"logits[{i}]") for i, t in enumerate(logits)]
+        observed = [tuple(int(k) for k in o) for o in observed]
+        if len(observed) != len(logits):
+            raise ShapeError(f"{len(logits)} logit tables but {len(observed)} observation sets")
+        n = len(logits)
+        for i, (t, o) in enumerate(zip(logits, observed)):
+            if i not in o or any(a >= b for a, b in zip(o, o[1:])) or any(not 0 <= k < n for k in o):
+                raise ValueError(f"observed[{i}] = {o} must be distinct agents of 0..{n - 1}, sorted ascending, "
+                                 f"containing {i}")
+            if t.ndim != len(o) + 1:
+                raise ShapeError(f"logits[{i}] (agent {i}) must have {len(o) + 1} axes (states of O_{i}={o}, then "
+                                 f"a_{i}), got shape {t.shape}")
+            check_finite(t, f"logits[{i}] (agent {i})")
+            t.setflags(write=False)
+        self.logits = tuple(logits)
+        self._observed = tuple(observed)
+        self.n = n
+        self.kappa = None if kappa is None else int(kappa)
+        self._probs = None
+
+    def __repr__(self):
+        k = "" if self.kappa is None else f", kappa={self.kappa}"
+        return f"KHopSoftmaxPolicy(n={self.n}{k}, observed={list(self._observed)})"
+
+    @staticmethod
+    def _sets(mdp, kappa):
+        kappa = int(kappa)
+        if kappa < 0:
+            raise ValueError(f"kappa must be >= 0, got {kappa}")
+        return [tuple(mdp.kappa_hop(i, kappa)) for i in range(mdp.n)]
+
+    @classmethod
+    def uniform(cls, mdp, kappa):
+        r"""The uniform policy on :math:`O_i = N_i^\kappa` (``mdp.kappa_hop(i, kappa)``), all logits zero."""
+        sets = cls._sets(mdp, kappa)
+        return cls([np.zeros(tuple(mdp.state_sizes[j] for j in o) + (mdp.action_sizes[i],))
+                    for i, o in enumerate(sets)], sets, kappa=kappa)
+
+    @classmethod
+    def random(cls, mdp, kappa, rng=None, *, scale=1.0):
+        r"""Random logits ``scale * N(0, 1)`` on :math:`O_i = N_i^\kappa`, drawn agent by agent in C order."""
+        rng = as_generator(rng)
+        sets = cls._sets(mdp, kappa)
+        scale = float(scale)
+        return cls([scale * rng.standard_normal(tuple(mdp.state_sizes[j] for j in o) + (mdp.action_sizes[i],))
+                    for i, o in enumerate(sets)], sets, kappa=kappa)
+
+    @classmethod
+    def from_local(cls, policy, mdp, kappa):
+        """The κ-hop policy that ignores the extra states: agent ``i`` plays ``policy``'s row :math:`s_i`.
+
+        Turns a :class:`LocalSoftmaxPolicy` into the same policy in the κ-hop class (the
+        logits are broadcast along the other observed agents), e.g. for a test that the two
+        parametrisations give the same exact answers.
+        """
+        sets = cls._sets(mdp, kappa)
+        out = []
+        for i, o in enumerate(sets):
+            shape = [1] * len(o) + [policy.logits[i].shape[1]]
+            shape[o.index(i)] = policy.logits[i].shape[0]
+            full = tuple(mdp.state_sizes[j] for j in o) + (mdp.action_sizes[i],)
+            out.append(np.broadcast_to(policy.logits[i].reshape(shape), full).copy())
+        return cls(out, sets, kappa=kappa)
+
+    # -- the Policy protocol
+    def observed(self, i):
+        """:math:`O_i` (sorted ascending, contains ``i``)."""
+        i = int(i)
+        if not 0 <= i < self.n:
+            raise ValueError(f"agent must be in 0..{self.n - 1}, got {i}")
+        return self._observed[i]
+
+    def probabilities(self):
+        """Per agent, the table ``pi_i[x, a_i]`` with one row per observed configuration ``x``
+        (``np.ravel_multi_index`` order over :math:`O_i`), shape ``(prod S_{O_i}, A_i)``."""
+        if self._probs is None:
+            self._probs = tuple(softmax(t, axis=-1).reshape(-1, t.shape[-1]) for t in self.logits)
+        return list(self._probs)
+
+    def _state_sizes(self):
+        sizes = [None] * self.n
+        for t, o in zip(self.logits, self._observed):
+            for q, k in enumerate(o):
+                sizes[k] = t.shape[q]
+        return sizes
+
+    def action_weights(self, states):
+        r""":math:`\pi_i(\cdot \mid s_{O_i})` for states (B, n): a list of (B, A_i) arrays."""
+        probs = self.probabilities()
+        sizes = self._state_sizes()
+        return [probs[i][observed_rows(o, states, sizes)] for i, o in enumerate(self._observed)]
+
+    def check(self, mdp):
+        """:func:`check_policy` ``(mdp, self)``; return ``self``."""
+        check_policy(mdp, self)
+        return self
+
+    def sample(self, states, rng):
+        """Sample local actions for a batch of global states (B, n) -> (B, n) (one uniform per copy and agent)."""
+        sizes = self._state_sizes()
+        if any(x is None for x in sizes):
+            missing = [k for k, x in enumerate(sizes) if x is None]
+            raise ValueError(f"no agent observes agents {missing}: their state ranges are unknown to the policy")
+        states = check_local_indices(states, sizes, "states")
+        u = as_generator(rng).random(states.shape)
+        out = np.empty_like(states)
+        for i, w in enumerate(self.action_weights(states)):
+            out[:, i] = sample_categorical(np.cumsum(w, axis=1), u[:, i], axis=1)
+        return out
+
+    # -- flat parameter vector
+    @property
+    def size(self):
+        return int(sum(t.size for t in self.logits))
+
+    def flat(self):
+        """All logits as one vector (agent 0 first, each in C order)."""
+        return np.concatenate([t.ravel() for t in self.logits])
+
+    def with_flat(self, theta):
+        """A new policy with logits taken from the flat vector ``theta`` (same observation sets)."""
+        theta = as_float_array(theta, "theta")
+        if theta.shape != (self.size,):
+            raise ShapeError(f"flat parameter vector must have shape ({self.size},), got {theta.shape}")
+        return type(self)(self.split(theta), self._observed, kappa=self.kappa)
+
+    def split(self, flat):
+        """Split a flat vector into arrays shaped like :attr:`logits`."""
+        out, k = [], 0
+        for t in self.logits:
+            out.append(np.asarray(flat[k : k + t.size]).reshape(t.shape))
+            k += t.size
+        return out
+
+    def score_contract(self, w):
+        r""":math:`\sum_{s,a} w(s,a)\nabla_\theta\log\pi(a|s)` (:class:`ScoreWeights` ``w``), shaped like :attr:`logits`."""
+        grads = _softmax_score_contract(self.probabilities(), self._observed, w)
+        return [g.reshape(t.shape) for g, t in zip(grads, self.logits)]
 
     def joint_table(self, mdp, max_bytes=None):
         """The joint policy table ``pi[s, a]`` on global indices (:func:`joint_policy_table`)."""

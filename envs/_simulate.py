@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._policy import PolicyTables, _raw_tables, _table_name, categorical_thresholds, check_policy
+from ._policy import PolicyTables, _raw_tables, _table_name, categorical_thresholds, check_policy, observed_rows
 from ._random import as_generator
 from ._validation import ShapeError, check_local_indices, check_real
 
@@ -37,17 +37,21 @@ class LocalPolicySampler:
 
     Parameters
     ----------
-    policy : a product policy with ``probabilities()`` whose agents read their own local state
-        (LocalSoftmaxPolicy, LocalTabularPolicy), or a list of arrays ``probs[i][s_i, a_i]``.
+    policy : a product policy with ``probabilities()`` (LocalSoftmaxPolicy, KHopSoftmaxPolicy,
+        LocalTabularPolicy), its :class:`~envs.PolicyTables`, or a list of arrays ``probs[i][s_i, a_i]``.
+    state_sizes : sequence of int, optional
+        ``S[i]`` per agent; needed when an agent observes other agents' states (κ-hop and
+        global-state policies, ying2023), whose table rows are :func:`~envs.observed_rows`. Those
+        are sampled agent by agent (a loop over agents, vectorised over the batch); local-state
+        policies keep the stacked single-gather path.
 
     Raises
     ------
-    NotImplementedError
-        A policy that observes other agents' states (``observed(i) != (i,)``); the sampler indexes
-        row ``s_i`` of agent ``i``'s table (κ-hop policies: issue 11).
+    ValueError
+        A policy that observes other agents' states without ``state_sizes``.
     """
 
-    def __init__(self, policy):
+    def __init__(self, policy, state_sizes=None):
         raw, label, _ = _raw_tables(policy)
         probs = [np.asarray(check_real(t, f"{_table_name(label, i)} (agent {i})"), dtype=np.float64)
                  for i, t in enumerate(raw)]
@@ -58,11 +62,16 @@ class LocalPolicySampler:
             observed = [tuple(policy.observed(i)) for i in range(self.n)]
         else:
             observed = [(i,) for i in range(self.n)]
-        for i, o in enumerate(observed):
-            if tuple(o) != (i,):
-                raise NotImplementedError(
-                    f"LocalPolicySampler samples policies whose agent i reads s_i; agent {i} observes {tuple(o)} "
-                    "(observation sets beyond (i,) come with the kappa-hop policies of issue 11)")
+        self._observed = tuple(tuple(int(k) for k in o) for o in observed)
+        self._local = all(o == (i,) for i, o in enumerate(self._observed))
+        if not self._local:  # kappa-hop / global-state tables: rows from the observed states
+            if state_sizes is None:
+                raise ValueError("a policy whose agents observe other agents' states needs state_sizes= (S[i] per "
+                                 "agent) to index its tables; simulate() passes env.state_sizes")
+            self.state_sizes = tuple(int(x) for x in state_sizes)
+            self.action_sizes = tuple(t.shape[1] for t in probs)
+            self._thresholds = [np.ascontiguousarray(categorical_thresholds(np.cumsum(t, axis=1)).T) for t in probs]
+            return
         S_max = max(t.shape[0] for t in probs)
         A_max = max(t.shape[1] for t in probs)
         cdf = np.full((self.n, S_max, A_max - 1), np.inf)
@@ -83,6 +92,13 @@ class LocalPolicySampler:
 
     def _sample_into(self, states, u, out, work):
         """Hot path of :meth:`sample_from_uniforms` into preallocated buffers."""
+        if not self._local:
+            out.fill(0)
+            for i, (thr, o) in enumerate(zip(self._thresholds, self._observed)):
+                rows = observed_rows(o, states, self.state_sizes)
+                for c in thr:  # A_i - 1 thresholds, vectorised over the batch
+                    out[:, i] += u[:, i] >= c[rows]
+            return out
         np.add(states, self._row_offset, out=work.rows)
         out.fill(0)
         for c in self._cdf:  # A_max - 1 thresholds, each vectorized over (B, n)
@@ -179,7 +195,8 @@ def simulate(env, policy, steps, rng, *, batch=None, initial_states=None, burn_i
     if steps < 1 or burn_in < 0:
         raise ValueError(f"need `steps` >= 1 and `burn_in` >= 0, got {steps} and {burn_in}")
     rng = as_generator(rng)
-    sampler = policy if isinstance(policy, LocalPolicySampler) else LocalPolicySampler(check_policy(env, policy))
+    sampler = (policy if isinstance(policy, LocalPolicySampler)
+               else LocalPolicySampler(check_policy(env, policy), state_sizes=env.state_sizes))
     if sampler.n != env.n:
         raise ShapeError(f"the policy has {sampler.n} agents but the environment has {env.n}")
     if initial_states is None:

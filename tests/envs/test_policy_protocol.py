@@ -231,9 +231,24 @@ def test_padded_actions_of_the_actor_are_never_drawn():
     assert_array_equal(a, np.tile([1, 4], (B, 1)))
 
 
-def test_local_policy_sampler_refuses_an_observing_policy(mdp):
-    with pytest.raises(NotImplementedError, match="agent 0 observes \\(0, 1\\).*issue 11"):
+def test_local_policy_sampler_needs_state_sizes_for_an_observing_policy(mdp):
+    with pytest.raises(ValueError, match="observe other agents' states needs state_sizes"):
         LocalPolicySampler(ObservingSoftmax(mdp, [(0, 1), (1,), (2,)]))
+
+
+def test_local_policy_sampler_reads_the_observed_rows(mdp):
+    """Each agent's action is sample_categorical of its observed row, for the same uniforms."""
+    pol = ObservingSoftmax(mdp, [(0, 1), (1, 2), (0, 1, 2)])
+    sampler = LocalPolicySampler(pol, state_sizes=mdp.state_sizes)
+    rng = np.random.default_rng(5)
+    S = np.stack([rng.integers(0, k, 400) for k in mdp.state_sizes], axis=1)
+    u = rng.random(S.shape)
+    got = sampler.sample_from_uniforms(S, u)
+    probs = pol.probabilities()
+    for i in range(3):
+        rows = np.ravel_multi_index(tuple(S[:, k] for k in pol.observed(i)),
+                                    tuple(mdp.state_sizes[k] for k in pol.observed(i)))
+        assert_array_equal(got[:, i], sample_categorical(np.cumsum(probs[i][rows], axis=1), u[:, i], axis=1))
 
 
 # ---------------------------------------------------------------------------- the joint table
