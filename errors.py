@@ -20,6 +20,8 @@ Hierarchy (standard bases in parentheses; where each is defined)::
     ├── PeriodicChainError (ValueError)              solvers.exact
     ├── UnidentifiedFixedPointError (ValueError)     solvers.exact
     ├── ContractionLimitError (ValueError)           solvers.exact: too many agents for einsum
+    ├── UtilityDomainError (ValueError)              solvers.exact: an occupancy outside a utility's domain
+    ├── AssumptionError (ValueError)                 solvers.exact: an assumption fails / a parameter it excludes
     ├── UnknownClaimError (LookupError)       verify: no claim or paper with that id
     ├── ClaimError (RuntimeError)             verify: a claim's code failed on an instance
     ├── SearchError (ValueError)              verify: a bad search space, point or budget
@@ -60,6 +62,8 @@ from netmarl_verify.solvers.exact._errors import (
     SolverAccuracyError,
     UnidentifiedFixedPointError,
 )
+from netmarl_verify.solvers.exact._influence import AssumptionError
+from netmarl_verify.solvers.exact._utilities import UtilityDomainError
 from netmarl_verify.testing import BiasError, ConvergenceRateError, MismatchError, VerificationAssertionError
 from netmarl_verify.verify._registry import UnknownClaimError
 from netmarl_verify.verify._run import ClaimError
@@ -83,6 +87,8 @@ __all__ = [
     "PeriodicChainError",
     "UnidentifiedFixedPointError",
     "ContractionLimitError",
+    "UtilityDomainError",
+    "AssumptionError",
     # verify
     "UnknownClaimError",
     "ClaimError",

@@ -144,9 +144,11 @@ from ._ying2023 import (
     mixture_influence,
     mixture_line,
     mixture_networked_mdp,
+    policy_outside_tv,
     random_khop,
     relay,
     transient_entropy,
+    truncated_policy,
     xor_relay,
     ying_copy_chain,
 )
@@ -200,6 +202,8 @@ __all__ = [
     "transient_entropy",
     "coordination_pair",
     "linemsg",
+    "truncated_policy",
+    "policy_outside_tv",
     # the wireless network
     "WirelessNetwork",
     "AlohaTuning",

@@ -59,6 +59,8 @@ __all__ = [
     "transient_entropy",
     "coordination_pair",
     "linemsg",
+    "truncated_policy",
+    "policy_outside_tv",
 ]
 
 
@@ -571,3 +573,64 @@ def linemsg(n=6, gamma=0.99, kappa=2, rng=None, *, scale=0.0):
     pol = KHopSoftmaxPolicy.random(mdp, kappa, as_generator(rng), scale=scale)
     return UtilityInstance(mdp, pol, initial_distribution(mdp, "point", (1,) * n), gamma, int(kappa), None,
                            "linemsg", {"n": n, "gamma": gamma, "kappa": int(kappa), "scale": float(scale)})
+
+
+# ---------------------------------------------------------------------------- Remark 4: truncated policies
+def truncated_policy(mdp, policy, kappa, reference):
+    r"""ying2023 (48): :math:`\hat\pi^i(a_i|s_{N_i^\kappa}) = \pi^i(a_i|s_{N_i^\kappa}, \bar s_{N_{-i}^\kappa})`.
+
+    Parameters
+    ----------
+    mdp : NetworkedMDP
+    policy : a product policy (any observation sets, e.g. global-state)
+    kappa : int >= 0
+    reference : sequence of int, length n
+        :math:`\bar s` (only its coordinates outside :math:`N_i^\kappa` are used).
+
+    Returns
+    -------
+    LocalTabularPolicy
+        With observation sets :math:`N_i^\kappa`.
+    """
+    from ._policy import check_policy
+
+    tables = check_policy(mdp, policy)
+    s_bar = np.asarray(reference, dtype=np.int64).reshape(-1)
+    if s_bar.shape != (mdp.n,):
+        raise ShapeError(f"reference must have one state per agent ({mdp.n}), got shape {s_bar.shape}")
+    mdp.check_pairs(s_bar.reshape(1, -1))
+    out, sets = [], []
+    for i in range(mdp.n):
+        N = tuple(mdp.kappa_hop(i, kappa))
+        O = tables.observed[i]
+        configs = np.array(list(np.ndindex(*(mdp.state_sizes[k] for k in N)))).reshape(-1, len(N))
+        full = np.tile(s_bar, (configs.shape[0], 1))
+        full[:, list(N)] = configs
+        rows = np.ravel_multi_index(tuple(full[:, k] for k in O), tuple(mdp.state_sizes[k] for k in O))
+        out.append(tables[i][rows])
+        sets.append(N)
+    return LocalTabularPolicy(out, sets, state_sizes=mdp.state_sizes)
+
+
+def policy_outside_tv(mdp, policy, kappa):
+    r"""The left side of (47) per agent: :math:`\sup_{s, s'_{-N}}\mathrm{TV}(\pi^i(\cdot|s_N, s_{-N}), \pi^i(\cdot|s_N, s'_{-N}))`.
+
+    :math:`N = N_i^\kappa`, TV = ½ℓ1 (ying2023 §1.1). Returns an array of shape (n,).
+    """
+    from ._policy import check_policy
+
+    tables = check_policy(mdp, policy)
+    out = np.zeros(mdp.n)
+    for i in range(mdp.n):
+        N = set(mdp.kappa_hop(i, kappa))
+        O = tables.observed[i]
+        T = tables[i].reshape(tuple(mdp.state_sizes[k] for k in O) + (-1,))
+        ins = [q for q, k in enumerate(O) if k in N]
+        outs = [q for q, k in enumerate(O) if k not in N]
+        if not outs:
+            continue
+        T = np.transpose(T, ins + outs + [len(O)])
+        m_in = math.prod(T.shape[q] for q in range(len(ins)))
+        T = T.reshape(m_in, -1, T.shape[-1])
+        out[i] = 0.5 * np.abs(T[:, :, None, :] - T[:, None, :, :]).sum(axis=-1).max()
+    return out

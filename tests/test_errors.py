@@ -30,6 +30,8 @@ STANDARD_BASE = {
     "PeriodicChainError": ValueError,
     "UnidentifiedFixedPointError": ValueError,
     "ContractionLimitError": ValueError,
+    "UtilityDomainError": ValueError,
+    "AssumptionError": ValueError,
     "UnknownClaimError": LookupError,
     "ClaimError": RuntimeError,
     "ReportFolderError": Exception,

@@ -31,6 +31,19 @@ Occupancy measures
 discounted_visitation     -- normalised :math:`(1-\gamma)\sum_t \gamma^t \Pr(s_t = s)` over states
 discounted_occupancy      -- unnormalised :math:`\lambda(s, a)` over state-action pairs (ying2023 eq. (2))
 
+General utilities (ying2023 §2-3)
+---------------------------------
+shadow_problem            -- λ, λ_i, F(θ), the shadow rewards and the shadow model (:class:`ShadowProblem`:
+                             Lemma 1's gradient, shadow Q tables, truncated shadow Q (14))
+utility_objective         -- :math:`F(\theta) = \frac1n\sum_i f_i(\lambda_i)` (eq. (5))
+local_occupancies         -- :math:`\lambda_i(s_i, a_i)` of a global table (eq. (4))
+LinearUtility, StateEntropyUtility, ApprenticeshipUtility, KLUtility, LogFairnessUtility
+                          -- local utilities :math:`f_i` with value, gradient, M_f and L_λ on Λ (:mod:`._utilities`)
+influence_matrix          -- ying2023's M_ij (eq. (11)); beta_frontier, assumption1, lemma2_bound (eq. (12), Lemma 2)
+utility_optimum           -- max of a concave F over Λ by Frank-Wolfe with a certified gap (Remark 2)
+truncated_shadow_gradient -- :math:`\hat g_i(\theta)` of eq. (15), every agent
+score_zero_term           -- the term (18) the proof of Prop. 1 drops, per agent
+
 Interaction, decay and truncation (qu2020 §2.2, §3.1)
 -----------------------------------------------------
 interaction_matrix        -- Theorem 1's :math:`C`
@@ -137,6 +150,30 @@ from ._optimality import (
     policy_values,
     value_iteration,
 )
+from ._influence import Assumption1, AssumptionError, Lemma2Bound, assumption1, beta_frontier, influence_matrix, lemma2_bound
+from ._utilities import (
+    LAMBDA_NEG_ATOL,
+    ApprenticeshipUtility,
+    KLUtility,
+    LinearUtility,
+    LogFairnessUtility,
+    StateActionEntropyUtility,
+    StateEntropyUtility,
+    UtilityDomainError,
+    global_shadow_reward,
+    local_occupancies,
+    shadow_rewards,
+    state_action_entropy,
+    utility_value,
+)
+from ._utility_optimum import UtilityOptimum, policy_occupancy, utility_optimum
+from ._shadow import (
+    ShadowProblem,
+    score_zero_term,
+    shadow_problem,
+    truncated_shadow_gradient,
+    utility_objective,
+)
 from ._truncation import q_table, score_norm_bound, truncated_gradient, truncated_q
 
 __all__ = [
@@ -160,6 +197,33 @@ __all__ = [
     # occupancy measures
     "discounted_visitation",
     "discounted_occupancy",
+    # ying2023: utilities of the occupancy, shadow rewards, truncated shadow gradients
+    "LinearUtility",
+    "StateEntropyUtility",
+    "StateActionEntropyUtility",
+    "state_action_entropy",
+    "ApprenticeshipUtility",
+    "KLUtility",
+    "LogFairnessUtility",
+    "LAMBDA_NEG_ATOL",
+    "local_occupancies",
+    "utility_value",
+    "shadow_rewards",
+    "global_shadow_reward",
+    "influence_matrix",
+    "beta_frontier",
+    "assumption1",
+    "Assumption1",
+    "lemma2_bound",
+    "Lemma2Bound",
+    "utility_optimum",
+    "UtilityOptimum",
+    "policy_occupancy",
+    "shadow_problem",
+    "ShadowProblem",
+    "utility_objective",
+    "truncated_shadow_gradient",
+    "score_zero_term",
     # interaction, decay and truncation
     "interaction_matrix",
     "interaction_rho",
@@ -215,4 +279,6 @@ __all__ = [
     "PeriodicChainError",
     "SolverAccuracyError",
     "UnidentifiedFixedPointError",
+    "UtilityDomainError",
+    "AssumptionError",
 ]

@@ -1,0 +1,108 @@
+"""ying2023 claims (verify/claims/ying2023): quick runs, the findings pinned, broken inputs violated."""
+
+import math
+
+import numpy as np
+import pytest
+
+from netmarl_verify.verify import get_claim, list_claims, run_claim, with_faults
+
+from _figure_checks import assert_drawn_as_spec, claim_specs
+
+IDS = ("ying2023.occupancy", "ying2023.lemma1", "ying2023.lemma3", "ying2023.assump1", "ying2023.lemma2",
+       "ying2023.eq18", "ying2023.prop1")
+
+
+@pytest.fixture(scope="module")
+def quick_rows():
+    return {cid: run_claim(get_claim(cid), quick=True, seed=0, progress=False) for cid in IDS}
+
+
+def _verdicts(rows, pred=lambda r: True):
+    return {r.verdict for r in rows if pred(r)}
+
+
+def test_listed_in_order():
+    assert [c.id for c in list_claims("ying2023")] == list(IDS)
+
+
+@pytest.mark.parametrize("cid", ["ying2023.occupancy", "ying2023.lemma1", "ying2023.assump1", "ying2023.eq18"])
+def test_identities_hold(quick_rows, cid):
+    assert _verdicts(quick_rows[cid]) == {"holds"}
+
+
+@pytest.mark.parametrize("cid, fault", [
+    ("ying2023.occupancy", {"mass_scale": 0.9}),        # lambda normalised / wrong mass
+    ("ying2023.lemma1", {"gradient_scale": 3.0}),       # the 1/n of F dropped (n = 3)
+    ("ying2023.assump1", {"closed_form_scale": 0.5}),   # a wrong kernel influence
+    ("ying2023.eq18", {"directed": True}),              # a one-sided "distance"
+    ("ying2023.lemma3", {"c1_scale": 0.5}),
+])
+def test_broken_inputs_are_violated(cid, fault):
+    rows = run_claim(with_faults(cid, **fault), quick=True, progress=False)
+    assert "violated" in _verdicts(rows), cid
+
+
+def _local(rows):
+    return [r for r in rows if "local=True" in r.instance or "copy_chain" in r.instance]
+
+
+def test_lemma2_wrong_constant_is_violated_on_local_policies():
+    """On local-state policies (where Lemma 2 holds) a c0 10x too small is violated."""
+    rows = run_claim(with_faults("ying2023.lemma2", c0_scale=0.1), quick=True, progress=False)
+    assert "violated" in _verdicts(_local(rows))
+
+
+def test_prop1_wrong_constant_is_violated_on_local_policies(quick_rows):
+    """Prop. 1 holds on local policies with ratios below 1e-3 (it is loose there), so the wrong constant that
+    breaks it must be smaller than that: c0 x 1e-4."""
+    local = _local(quick_rows["ying2023.prop1"])
+    assert _verdicts(local) == {"holds"} and max(r.ratio for r in local) < 1e-3
+    rows = run_claim(with_faults("ying2023.prop1", c0_scale=1e-4), quick=True, progress=False)
+    assert "violated" in _verdicts(_local(rows))
+
+
+def test_lemma2_holds_for_local_policies_and_fails_on_the_relay(quick_rows):
+    rows = quick_rows["ying2023.lemma2"]
+    local = [r for r in rows if "local=True" in r.instance or "copy_chain" in r.instance]
+    assert local and _verdicts(local) == {"holds"}
+    relay = [r for r in rows if r.instance.startswith("relay") and "couple=0.0 " in r.instance and r.point["i"] == 0
+             and r.point["kappa"] >= 1]
+    assert relay and _verdicts(relay) == {"violated"}
+    # beta* = inf: the bound is exactly 0, the measured dependence on s_{kappa+1} is not
+    assert all(r.bound == 0.0 and r.measured > 1.0 for r in relay)
+
+
+def test_lemma3_fails_by_less_than_a_factor_two(quick_rows):
+    rows = quick_rows["ying2023.lemma3"]
+    absorbing = [r for r in rows if r.instance.startswith("lemma3_absorbing")]
+    assert max(r.ratio for r in absorbing) > 1.0  # the printed bound with TV = half l1 fails
+    assert all(r.extra["ratio_tv_l1"] <= 1.0 + 1e-12 for r in rows)  # the l1 reading holds
+    # known value: gamma = 0.5, eps = 0.01, eta = 0: ||lambda_0^hat - lambda_0||_1 = |2 - (1-e)X| + eX + 2 - X
+    X = 1.0 / (1.0 - 0.5 * 0.99 ** 2)
+    want = abs(2 - 0.99 * X) + 0.01 * X + 2 - X
+    row = next(r for r in absorbing if "eps=0.01 eta=0.0" in r.instance and r.point["i"] == 0)
+    assert row.measured == pytest.approx(want, rel=1e-12)
+
+
+def test_copy_chain_known_answer(quick_rows):
+    rows = [r for r in quick_rows["ying2023.assump1"] if r.point.get("check") == "copy chain: beta*(rho) = log rho"]
+    assert len(rows) == 4
+    for r in rows:
+        assert r.extra["beta_star"] == pytest.approx(math.log(r.point["rho"]), abs=1e-12)
+
+
+def test_figures_are_specs(quick_rows):
+    for cid in ("ying2023.lemma2", "ying2023.prop1"):
+        specs, frame = claim_specs(get_claim(cid), quick_rows[cid])
+        assert specs
+        for spec in specs:
+            assert_drawn_as_spec(spec, frame)
+
+
+def test_search_replays_a_relay_violation():
+    from netmarl_verify.verify._search import replay_instance
+
+    claim = get_claim("ying2023.lemma2")
+    inst = replay_instance(claim, {"family": "relay", "kappa": 1, "gamma": 0.9, "eps": 0.05, "couple": 0.0})
+    assert inst.params["family"] == "relay"
