@@ -21,9 +21,13 @@ Objective
 ---------
 One evaluation checks the claim on one instance exactly (:func:`~netmarl_verify.verify.check_instance`,
 ``quick=False``: every agent, every point) and scores it by the **largest ratio measured/bound
-over its rows whose verdict is not "not applicable"** (NaN ratios — zero or infinite bounds — are
-skipped). An instance with no such row — every row outside the statement's hypotheses — scores
-*nothing*: it is never reported as the worst instance, and the optimiser sees a penalty
+over its informative rows** (for a negative bound — a lower bound checked as ``-x <= -b`` — by
+``2 - ratio`` instead, which like the ratio of a positive bound grows towards violation and passes 1
+there: :func:`row_score`): verdict not "not applicable", a finite ratio (zero or infinite bounds
+are skipped), and a bound at least the claim's ``atol`` — below it the verdict allows
+``measured <= bound + atol`` and the ratio of two rounding-level numbers means nothing
+(:func:`informative`; a "violated" row always counts). An instance with no such row — every row
+outside the statement's hypotheses, or at the rounding level — scores *nothing*: it is never reported as the worst instance, and the optimiser sees a penalty
 (:data:`NO_SCORE_PENALTY`, far worse than any ratio) rather than a ratio of 0 that would look like
 a valid, very loose instance. Violations are rows with ratio > 1 (up to the claim's tolerances).
 
@@ -64,7 +68,7 @@ from netmarl_verify.envs._errors import NetmarlError
 
 import numpy as np
 
-from ._claims import NOT_APPLICABLE, CheckResult, Instance
+from ._claims import NOT_APPLICABLE, VIOLATED, CheckResult, Instance
 from ._json import to_jsonable
 
 __all__ = [
@@ -78,6 +82,8 @@ __all__ = [
     "search_claim",
     "search_checks",
     "instance_score",
+    "informative",
+    "row_score",
     "replay_instance",
 ]
 
@@ -335,15 +341,45 @@ def replay_instance(claim, params):
 
 
 # ----------------------------------------------------------------------------- objective
-def instance_score(rows):
-    """``(score, row)``: the largest finite ratio among applicable rows and its row, or ``(None, None)``."""
+def informative(row, atol=0.0):
+    """Whether `row` can score: applicable, a finite ratio, and a bound not at the rounding level.
+
+    A row whose bound is below the claim's absolute tolerance (``|bound| < atol``) holds whenever
+    ``measured <= bound + atol``, so its ratio measured/bound says nothing about the bound (two
+    rounding-level numbers: 5.6e-16 / 3.5e-16 = 1.59 on a Lemma 3 row with atol 1e-12) and is not
+    scored. Such a row still counts when its verdict is "violated" (then the measured value exceeds
+    even the allowance: a real violation).
+    """
+    if row.verdict == NOT_APPLICABLE:
+        return False
+    if math.isnan(float(row.ratio)):
+        return False
+    if abs(float(row.bound)) < atol and row.verdict != VIOLATED:
+        return False
+    return True
+
+
+def row_score(row):
+    """How close `row` comes to violating its bound: ``measured/bound`` for a positive bound and
+    ``2 - measured/bound`` for a negative one (a lower bound ``x >= b`` checked as ``-x <= -b``).
+
+    Both equal ``1 + (measured - bound)/|bound|``: increasing in `measured`, 1 at equality, above 1
+    exactly when the row exceeds its bound. For a positive bound it is the row's ratio; for a
+    negative bound the ratio itself *decreases* towards violation (``-x/-b = x/b`` is large when the
+    lower bound is loose), so maximising the ratio would search for the loosest instance.
+    """
+    ratio = float(row.ratio)
+    return ratio if float(row.bound) > 0 else 2.0 - ratio
+
+
+def instance_score(rows, atol=0.0):
+    """``(score, row)``: the largest :func:`row_score` among informative rows (:func:`informative`) and
+    its row, or ``(None, None)``. `atol` is the claim's absolute tolerance (:attr:`Claim.atol`)."""
     best, best_row = None, None
     for r in rows:
-        if r.verdict == NOT_APPLICABLE:
+        if not informative(r, atol):
             continue
-        ratio = float(r.ratio)
-        if math.isnan(ratio):
-            continue
+        ratio = row_score(r)
         if best is None or ratio > best:
             best, best_row = ratio, r
     return best, best_row
@@ -357,7 +393,8 @@ class SearchResult:
     ----------
     claim : str
     row : CheckResult or None
-        The row with the largest ratio found (None when no evaluated instance had an applicable row).
+        The row with the largest score found (:func:`row_score`: its ratio when the bound is positive;
+        None when no evaluated instance had an informative row).
     params : dict or None
         Its instance's parameters (``{"family": ..., ...}``), enough for ``run --params``.
     evaluations : int
@@ -366,7 +403,7 @@ class SearchResult:
     calls : int
         Objective calls by the optimiser (cached repeats included).
     families : dict
-        Per family: evaluations, best ratio (None: nothing applicable), restarts.
+        Per family: evaluations, best score and the ratio of its row (None: nothing applicable), restarts.
     wall_time : float
     """
 
@@ -385,6 +422,11 @@ class SearchResult:
         return float("nan") if self.row is None else float(self.row.ratio)
 
     @property
+    def score(self):
+        """:func:`row_score` of :attr:`row` (its ratio for a positive bound; > 1 exactly when violated)."""
+        return float("nan") if self.row is None else row_score(self.row)
+
+    @property
     def verdict(self):
         return NOT_APPLICABLE if self.row is None else self.row.verdict
 
@@ -400,6 +442,7 @@ class SearchResult:
     def search_fields(self):
         return {
             "search.evaluations": int(self.evaluations),
+            "search.score": float(self.score),
             "search.budget": int(self.budget),
             "search.seed": int(self.seed),
             "search.calls": int(self.calls),
@@ -417,7 +460,8 @@ class SearchResult:
     def to_json_dict(self):
         """The row's JSON dict plus ``"search"`` (evaluations, budget, seed, params, families, replay)."""
         base = self.row.to_json_dict() if self.row is not None else {"claim": self.claim, "verdict": NOT_APPLICABLE}
-        base["search"] = to_jsonable({"evaluations": self.evaluations, "budget": self.budget, "seed": self.seed,
+        base["search"] = to_jsonable({"evaluations": self.evaluations, "score": self.score,
+                                      "budget": self.budget, "seed": self.seed,
                                       "calls": self.calls, "params": self.params, "families": self.families,
                                       "replay": self.replay_command()}, strict=True)
         return base
@@ -472,7 +516,7 @@ def _search_family(claim, space, budget, seed, state, report):
 
     vers, prov = state.setdefault("versions", versions()), state.setdefault("provenance", provenance())
     cache = {}
-    stats = {"evaluations": 0, "best_ratio": None, "restarts": 0, "calls": 0}
+    stats = {"evaluations": 0, "best_score": None, "best_ratio": None, "restarts": 0, "calls": 0}
     dims = space.dimensions
     bounds = [space.params[k].bounds() for k in dims]
     integral = [space.params[k].integral for k in dims]
@@ -485,12 +529,12 @@ def _search_family(claim, space, budget, seed, state, report):
             raise _Budget
         inst = space.instance(params)
         rows = check_instance(claim, inst, seed, quick=False, versions_=vers, provenance_=prov)
-        score, row = instance_score(rows)
+        score, row = instance_score(rows, claim.atol)
         stats["evaluations"] += 1
         state["evaluations"] += 1
         if score is not None:
-            if stats["best_ratio"] is None or score > stats["best_ratio"]:
-                stats["best_ratio"] = score
+            if stats["best_score"] is None or score > stats["best_score"]:
+                stats["best_score"], stats["best_ratio"] = score, float(row.ratio)
             if state["best"] is None or score > state["best"][0]:
                 state["best"] = (score, row, dict(inst.params))
         cache[key] = score
@@ -602,7 +646,7 @@ def search_claim(claim, budget, seed=0, progress=True, families=None):
         if mode == "bar":
             bar.update(1)
             if state["best"] is not None:
-                bar.set_postfix_str(f"best ratio {state['best'][0]:.6g}")
+                bar.set_postfix_str(f"best ratio {float(state['best'][1].ratio):.6g}")
 
     shares = [budget // len(spaces) + (1 if k < budget % len(spaces) else 0) for k in range(len(spaces))]
     per_family = {}
@@ -611,6 +655,7 @@ def search_claim(claim, budget, seed=0, progress=True, families=None):
             t0 = time.perf_counter()
             stats = _search_family(claim, space, share, seed, state, report)
             per_family[space.family] = {"evaluations": stats["evaluations"], "best_ratio": stats["best_ratio"],
+                                        "best_score": stats["best_score"],
                                         "restarts": stats["restarts"]}
             if mode == "lines":
                 best = stats["best_ratio"]

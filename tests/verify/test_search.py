@@ -152,3 +152,93 @@ def test_cli_search_and_report(tmp_path, capsys):
     md = (out / "qu2020" / "report.md").read_text()
     assert "largest ratio by search" in md and "largest ratio on the fixed instances" in md
     assert "netmarl-verify run qu2020.thm1 --params" in md
+
+
+def _atol_claim(atol):
+    """Two rows per instance: a rounding-level one (bound 1e-15 < atol, ratio 1.5, holds within atol) and a
+    real one (ratio x): only the real one may score."""
+
+    def measure(inst, rng, quick):
+        yield Measurement(measured=1.5e-15, bound=1e-15, point={"row": "rounding"})
+        yield Measurement(measured=inst.payload["x"], bound=1.0, point={"row": "real"})
+
+    space = SearchSpace("toy", {"x": Real(0.1, 0.9)}, lambda p: Instance(name="", payload={"x": p["x"]}))
+    return Claim(id="toy.atol", source="test", statement="", measure=measure, instances=lambda q, s: [],
+                 atol=atol, search=space)
+
+
+def test_rows_with_bound_below_atol_do_not_score():
+    from netmarl_verify.verify import check_instance
+    from netmarl_verify.verify._search import informative, instance_score
+
+    claim = _atol_claim(1e-12)
+    rows = check_instance(claim, claim.search[0].instance({"x": 0.5}), 0, quick=False)
+    low = next(r for r in rows if r.point["row"] == "rounding")
+    assert low.verdict == "holds" and low.ratio == pytest.approx(1.5)
+    assert not informative(low, claim.atol) and informative(low, 0.0)
+    score, row = instance_score(rows, claim.atol)
+    assert score == pytest.approx(0.5) and row.point["row"] == "real"
+    assert instance_score(rows)[0] == pytest.approx(1.5)  # what the search used to see
+    res = search_claim(claim, 20, seed=0, progress=False)
+    assert res.row.point["row"] == "real" and 0.8 < res.ratio <= 0.9
+    # without an atol the same row is a plain measurement: it scores (and here, with no allowance, is violated)
+    res0 = search_claim(_atol_claim(0.0), 20, seed=0, progress=False)
+    assert res0.row.point["row"] == "rounding" and res0.verdict == "violated"
+
+
+def test_violated_row_below_atol_still_scores():
+    from netmarl_verify.verify import check_instance
+    from netmarl_verify.verify._search import instance_score
+
+    claim = _atol_claim(1e-16)  # 1.5e-15 > 1e-15 + 1e-16: a violation beyond the allowance
+    rows = check_instance(claim, claim.search[0].instance({"x": 0.5}), 0, quick=False)
+    score, row = instance_score(rows, 1e-14)  # bound 1e-15 < 1e-14, but the verdict says violated
+    assert row.verdict == "violated" and score == pytest.approx(1.5)
+
+
+#: The instance on which `search qu2020 --budget 300 --seed 0` reported Lemma 3's ratio 1.59: a
+#: '[C^t a0]_i' row with measured 5.6e-16 and bound 3.5e-16, both below the claim's atol 1e-12.
+LEMMA3_ROUNDING = {"family": "coupled", "graph": "cycle", "horizon": 10, "n": 4, "seed": 1490312642,
+                   "strength": 0.018452945142939547}
+
+
+def test_lemma3_search_ignores_rounding_level_rows():
+    import dataclasses
+
+    from netmarl_verify.verify import check_instance
+    from netmarl_verify.verify._search import instance_score
+
+    claim = get_claim("qu2020.lemma3")
+    assert claim.atol > 0
+    rows = check_instance(claim, replay_instance(claim, LEMMA3_ROUNDING), 0, quick=False)
+    old, old_row = instance_score(rows)
+    assert old > 1.5 and abs(old_row.bound) < claim.atol and old_row.verdict == "holds"
+    # a search pinned to that one instance (every parameter fixed: one evaluation)
+    space = claim.search[[s.family for s in claim.search].index("coupled")]
+    fixed = {k: (Choice((v,)) if isinstance(p, Choice) else Integer(v, v) if isinstance(p, Integer) else Real(v, v))
+             for (k, p), v in zip(space.params.items(), (LEMMA3_ROUNDING[k] for k in space.params))}
+    pinned = dataclasses.replace(claim, id="qu2020.lemma3_pinned",
+                                 search=(SearchSpace("coupled", fixed, space.build),))
+    res = search_claim(pinned, 1, seed=0, progress=False)
+    assert res.evaluations == 1 and res.params == LEMMA3_ROUNDING
+    assert res.ratio <= 1 + 1e-9 and abs(res.row.bound) >= claim.atol
+    # and a small search over both families stays at ratio 1 up to rounding, from rows above atol
+    res = search_claim(claim, 40, seed=0, progress=False)
+    assert res.verdict == "holds" and res.ratio <= 1 + 1e-6 and abs(res.row.bound) >= claim.atol
+
+
+def test_negative_bounds_are_searched_towards_violation():
+    """A lower bound x >= 0.5 checked as -x <= -0.5: the ratio x/0.5 is large when it is loose, so the search
+    scores 2 - ratio (row_score) and finds the x closest to (here: below) 0.5."""
+    from netmarl_verify.verify._search import row_score
+
+    def measure(inst, rng, quick):
+        return Measurement(measured=-inst.payload["x"], bound=-0.5)
+
+    space = SearchSpace("toy", {"x": Real(0.4, 5.0)}, lambda p: Instance(name="", payload={"x": p["x"]}))
+    claim = Claim(id="toy.lower", source="test", statement="x >= 0.5", measure=measure, instances=lambda q, s: [],
+                  search=space)
+    res = search_claim(claim, 30, seed=0, progress=False)
+    assert res.params["x"] < 0.5 and res.verdict == "violated"
+    assert res.ratio < 1 and res.score == pytest.approx(2 - res.ratio) and res.score > 1
+    assert row_score(res.row) == res.score

@@ -53,7 +53,29 @@ My reading of the (garbled) text
                    :math:`\|\nabla_{\theta_i}J\| \le L_iQ_{\max}`, :math:`\|\nabla J\| \le LQ_{\max}` with the
                    uniform softmax :math:`L_i = \sqrt2`, :math:`L = \sqrt{2n}` (as in ``qu2020.thm2``).
 
-Lemma 15 (:math:`|\hat F^\theta| \le C_F`, the Lipschitz constants) is not implemented yet.
+Search spaces (``netmarl-verify search``): the families of the fixed instances, every point a valid instance
+(:func:`_search_spaces`): ``random`` (App. B.4 line, length and seed; Lemmas 1 and 15 also A in {2, 3}),
+``coupled`` (path/cycle, strength, seed) and ``copy-chain`` (length, rho, policy seed; not for Lemmas 1, 10, 15).
+
+``qu2020.lemma15`` Lemma 15 (App. D.1): :math:`F^\theta(\hat Q, z) = \langle\nabla_{\theta_i}J(\theta),
+                   \Gamma(\hat Q)\nabla_{\theta_i}\log\zeta_i(a_i|s_i)\frac1n\sum_{j\in N_i^\kappa}\hat Q_j(z_{N_j^\kappa})
+                   \rangle`, :math:`\Gamma(\hat Q) = 1/(1+\max_j\|\hat Q_j\|_\infty)`, and :math:`\hat F^\theta` its
+                   Poisson solution (29), :math:`\hat F = \sum_t(P^t - \mathbf 1\pi^\top)F
+                   = [(I - P + \mathbf 1\pi^\top)^{-1} - \mathbf 1\pi^\top]F`. (It is the actor's error term, not a
+                   critic map.) The proof's constants: :math:`|F| \le C'_F = L_i^2Q_{\max}`,
+                   :math:`|\hat F| \le C_F = \frac{2c_\infty}{1-\mu_D}C'_F`; Lipschitz in :math:`\hat Q` w.r.t.
+                   :math:`\sum_j\|\hat Q_j - \hat Q'_j\|_\infty`: :math:`L'_{Q,F} = L_i^2Q_{\max}(1 + \frac1n)` for F and
+                   :math:`L_{Q,F} = \frac{2c_\infty}{1-\mu_D}L'_{Q,F}` for :math:`\hat F`; :math:`L_{\theta,F}` only
+                   exists ("for some"), so it is not checked. **Exact suprema.** Both maps are
+                   :math:`\Gamma(\hat Q)\,a(z)\cdot\hat Q` with :math:`a(z)` linear coefficients (per block j and
+                   cell u of :math:`z_{N_j^\kappa}`), so :math:`\sup_{\hat Q}|\hat F(\hat Q, z)| = \|a(z)\|_1`
+                   (:math:`\frac m{1+m}\|a\|_1` at the vertex :math:`\hat Q = m\,\mathrm{sign}(a)`, the sup of a linear
+                   form over the box of radius m), and the Lipschitz constant of
+                   :math:`x \mapsto a\cdot x/(1+\|x\|_\infty)` w.r.t. :math:`\sum_j\|x_j\|_\infty` is
+                   :math:`\max_{j}h(B_j, \|a\|_1 - 2\min_{k\in j}|a_k|)`, :math:`B_j = \|a_j\|_1`,
+                   :math:`h(B, X) = B` if :math:`X \le B` else :math:`(X+B)^2/(4X)` (the supremum of the gradient's
+                   dual norm, :func:`_lipschitz_of_rescaled_linear`; blocks of agents outside :math:`N_i^\kappa` are
+                   zero and enter through :math:`\Gamma` only).
 """
 
 import math
@@ -75,7 +97,20 @@ from netmarl_verify.solvers.exact import (
     q_table,
     state_action_chain,
 )
-from netmarl_verify.verify import Claim, Fault, Instance, LinesFigure, Measurement, Series, claim_factory, register
+from netmarl_verify.verify import (
+    Choice,
+    Claim,
+    Fault,
+    Instance,
+    Integer,
+    LinesFigure,
+    Measurement,
+    Real,
+    SearchSpace,
+    Series,
+    claim_factory,
+    register,
+)
 
 from ._common import (
     COPY_CHAIN,
@@ -142,6 +177,56 @@ def _copy_chain(n, r):
     pol = envs.LocalSoftmaxPolicy.random(mdp, 0)
     return Instance(name=name, params={"n": n, "rho": r}, payload={"mdp": mdp, "policy": pol},
                     size=float(mdp.n_states * mdp.n_actions), family=COPY_CHAIN)
+
+
+# ============================================================================ search spaces
+#: Largest seed of the random part of a searched instance.
+SEARCH_SEED_MAX = 2**31 - 1
+
+
+def _searched(mdp, pol, family):
+    return Instance(name="", payload={"mdp": mdp, "policy": pol}, size=float(mdp.n_states * mdp.n_actions),
+                    family=family)
+
+
+def _search_spaces(max_n=4, actions=(2,), copy_chain=True, random=True, coupled=True):
+    """Search spaces of the appendix claims (``netmarl-verify search``; :mod:`netmarl_verify.verify._search`).
+
+    The three families the fixed instances come from, each point a valid instance built from its parameters
+    alone: ``random`` (:func:`envs.qu2020_line`, App. B.4 kernels: length, local action count, seed of the
+    kernels and policy), ``coupled`` (:func:`envs.coupled_networked_mdp` on a path or cycle: coupling
+    strength, seed) and ``copy-chain`` (:func:`envs.copy_chain_mdp`: length, rho, seed of the policy). S = 2.
+    """
+    seed = Integer(0, SEARCH_SEED_MAX)
+    acts = {"A": Choice(tuple(actions))} if len(actions) > 1 else {}
+
+    def build_random(p):
+        mdp, pol = envs.qu2020_line(p["n"], rng=np.random.default_rng(p["seed"]), state_size=2,
+                                    action_size=p.get("A", actions[0]))
+        return _searched(mdp, pol, RANDOM)
+
+    def build_coupled(p):
+        graph = (nx.path_graph if p["graph"] == "path" else nx.cycle_graph)(p["n"])
+        rng = np.random.default_rng(p["seed"])
+        mdp = envs.coupled_networked_mdp(graph, p["strength"], 2, 2, rng=rng)
+        return _searched(mdp, envs.LocalSoftmaxPolicy.random(mdp, rng), COUPLED)
+
+    def build_chain(p):
+        mdp = envs.copy_chain_mdp(p["n"], p["rho"])
+        return _searched(mdp, envs.LocalSoftmaxPolicy.random(mdp, p["seed"]), COPY_CHAIN)
+
+    spaces = []
+    if random:
+        spaces.append(SearchSpace(RANDOM, {"n": Integer(2, max_n), **acts, "seed": seed}, build_random,
+                                  f"App. B.4 random line, S = 2, A in {list(actions)}: length, seed"))
+    if coupled:
+        spaces.append(SearchSpace(COUPLED, {"graph": Choice(("path", "cycle")), "n": Integer(3, max_n),
+                                            "strength": Real(0.01, 1.0), "seed": seed}, build_coupled,
+                                  "coupled path/cycle, S = A = 2: coupling strength, seed of the kernels and policy"))
+    if copy_chain:
+        spaces.append(SearchSpace(COPY_CHAIN, {"n": Integer(2, max_n), "rho": Real(0.05, 0.95), "seed": seed},
+                                  build_chain, "copy chain (one action): length, rho, seed of the policy"))
+    return tuple(spaces)
 
 
 def _basic_instances(quick, seed, big=True):
@@ -252,6 +337,11 @@ def _lemma6_figure(rows):
 
 
 # ============================================================================ Lemma 7
+#: (b)'s mixing rows stop where 2 c_inf mu_D^t falls below this. The mixing terms are differences of
+#: exact expectations computed in double precision and bottom out at ~1e-15 relative to G_max and h_max
+#: (measured on a coupled cycle, n = 3, strength 0.07, mu_D ~ 0.03: 1.3e-15 for G, 3e-12 with h_max ~ 2000),
+#: so below it the rows compare rounding with a smaller number (the search found such "violations").
+LEMMA7_FLOOR = 1e-12
 def _c_prime(erg):
     return 1.0 / (erg.sigma * math.sqrt(1.0 - erg.mu_D))
 
@@ -283,6 +373,8 @@ def _lemma7_measure(inst, rng, quick, gmax_scale=1.0):
                     yield Measurement(measured=val, bound=b, values=base, point={**pt, "check": name, "t": -1})
                 for t, g, hh in zip(m.ts, m.G_mixing, m.h_mixing):
                     decay = 2 * ch.c_inf * erg.mu_D ** int(t)
+                    if decay < LEMMA7_FLOOR:  # the bound is below the rounding of the measured mixing term
+                        break
                     yield Measurement(measured=float(g), bound=Gmax * decay, values={**base, "t": int(t)},
                                       point={**pt, "check": "(b) G mixing", "t": int(t)})
                     yield Measurement(measured=float(hh), bound=hmax * decay, values={**base, "t": int(t)},
@@ -290,7 +382,7 @@ def _lemma7_measure(inst, rng, quick, gmax_scale=1.0):
 
 
 # ============================================================================ Lemma 9
-def _lemma9_measure(inst, rng, quick, c_prime_scale=1.0):
+def _lemma9_measure(inst, rng, quick, c_prime_scale=1.0, bound_scale=1.0):
     mdp, pol = inst.payload["mdp"], inst.payload["policy"]
     ev, ch, erg = _ctx(inst)
     if not erg.mu_D < 1:
@@ -301,7 +393,7 @@ def _lemma9_measure(inst, rng, quick, c_prime_scale=1.0):
             for k in range(int(mdp.distances[i].max()) + 1):
                 s = critic_averaged_system(mdp, pol, i, k, cp, evaluation=ev)
                 lam = s.symmetric_part_min_eig
-                b = 0.5 * (1 - erg.mu_D) * erg.sigma ** 2
+                b = 0.5 * (1 - erg.mu_D) * erg.sigma ** 2 * bound_scale
                 yield Measurement(measured=-lam, bound=-b, values={"sigma": erg.sigma, "mu_D": erg.mu_D},
                                   point={"i": i, "kappa": k},
                                   extra={"lambda_min": lam, "bound_lower": b, "c_prime": cp,
@@ -322,7 +414,7 @@ def _lemma10_assumptions(inst):
     return [*_a4_rewards(inst)]  # Theorem 1's condition is attached to the (21) rows only
 
 
-def _lemma10_measure(inst, rng, quick, c_scale=1.0, compare_global_J=False):
+def _lemma10_measure(inst, rng, quick, c_scale=1.0, compare_global_J=False, J_scale=1.0):
     mdp, pol = inst.payload["mdp"], inst.payload["policy"]
     ev, ch, erg = _ctx(inst)
     if not erg.mu_D < 1:
@@ -337,7 +429,7 @@ def _lemma10_measure(inst, rng, quick, c_scale=1.0, compare_global_J=False):
             Q = q_table(mdp, pol, i, evaluation=ev)
             for k in range(int(mdp.distances[i].max())):
                 s = critic_averaged_system(mdp, pol, i, k, cp, evaluation=ev)
-                J = ev.J if compare_global_J else float(ev.J_local[i])
+                J = (ev.J if compare_global_J else float(ev.J_local[i])) * J_scale
                 yield Measurement(measured=abs(s.mu_hat - J), bound=1e-10 * max(1.0, abs(J)),
                                   point={"i": i, "kappa": k, "check": "mu-hat = J_i"},
                                   extra={"mu_hat": s.mu_hat, "J_i": float(ev.J_local[i]), "residual": s.residual})
@@ -373,6 +465,146 @@ def _lemma11_measure(inst, rng, quick, rbar_scale=1.0):
                           values={**values, "L": L}, point={"i": -1, "check": "||grad J||"})
 
 
+# ============================================================================ Lemma 15
+#: Lemma 15 (proof, App. D.1): C'_F = L_i^2 Q_max bounds |F|; C_F = 2 c_inf/(1-mu_D) C'_F bounds |F-hat|;
+#: L'_{Q,F} = L_i^2 Q_max (1 + 1/n) and L_{Q,F} = 2 c_inf/(1-mu_D) L'_{Q,F} are the Lipschitz constants in Q-hat.
+n_sym = sympy.Symbol("n", positive=True)
+POISSON_FACTOR = 2 * C_INF / (1 - mu_D)
+LEMMA15_CF_PRIME = L_sym ** 2 * LEMMA11_QMAX
+LEMMA15_CF = POISSON_FACTOR * LEMMA15_CF_PRIME
+LEMMA15_LQF_PRIME = L_sym ** 2 * LEMMA11_QMAX * (1 + 1 / n_sym)
+LEMMA15_LQF = POISSON_FACTOR * LEMMA15_LQF_PRIME
+#: Magnitude of the vertex Q-hat used to cross-check the exact supremum by a direct evaluation.
+LEMMA15_VERTEX_M = 1e6
+#: Random pairs (Q-hat, Q-hat') per (agent, kappa) for the sampled Lipschitz quotient (a lower bound).
+LEMMA15_PAIRS = 8
+
+
+def _lipschitz_of_rescaled_linear(blocks, n_blocks):
+    r"""Exact Lipschitz constant of :math:`f(x) = (a\cdot x)/(1 + \|x\|_\infty)` w.r.t. :math:`\sum_j\|x_j\|_\infty`.
+
+    `blocks` holds the coefficients :math:`a` per block ``j`` (arrays ``(|Z|, cells_j)``, one row per z),
+    `n_blocks` the number of blocks of x (blocks beyond ``len(blocks)`` have zero coefficients). Where the
+    largest |entry| of x is unique, at entry k of block j, with :math:`m = \|x\|_\infty`,
+    :math:`\beta = m/(1+m)`, the gradient's dual norm (max over blocks of the block's l1 norm) is at most
+    :math:`(1-\beta)(B_j + \beta(\|a\|_1 - 2|a_k|))` (:math:`B_j = \|a_j\|_1`), approached when the other
+    entries align with sign(a); the other blocks give :math:`(1-\beta)B_{j'}`. Maximising over
+    :math:`\beta\in[0,1)`: :math:`B` if :math:`X \le B`, else :math:`(X+B)^2/(4X)`, :math:`X = \|a\|_1 - 2|a_k|`.
+    The Lipschitz constant of a Lipschitz function is the supremum of the gradient's dual norm on
+    this open set of full measure. Returns the constant per z.
+    """
+    absb = [np.abs(b) for b in blocks]
+    norm1 = sum(b.sum(axis=1) for b in absb)
+    best = np.zeros_like(norm1)
+    for b in absb:
+        B = b.sum(axis=1)
+        X = norm1 - 2 * b.min(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            h = np.where(X > B, (X + B) ** 2 / (4 * np.where(X > 0, X, 1.0)), B)
+        best = np.maximum(best, h)
+    if n_blocks > len(blocks):  # a block of zero coefficients: B = 0, X = ||a||_1
+        best = np.maximum(best, norm1 / 4)
+    return best, norm1
+
+
+def _lemma15_measure(inst, rng, quick, const_scale=1.0):
+    mdp, pol = inst.payload["mdp"], inst.payload["policy"]
+    ev, ch, erg = _ctx(inst)
+    if not erg.mu_D < 1:
+        return
+    n = mdp.n
+    nZ = ch.n_pairs
+    rb = mdp.reward_bound
+    qmax = 2 * ch.c_inf * rb / (1 - erg.mu_D)
+    poisson = 2 * ch.c_inf / (1 - erg.mu_D)
+    Li2 = SOFTMAX_L_I ** 2
+    consts = {"sigma": erg.sigma, "mu_D": erg.mu_D, "Z": nZ, RBAR: rb, "L": SOFTMAX_L_I, "n": n}
+    bounds = {"CF'": Li2 * qmax * const_scale, "CF": poisson * Li2 * qmax * const_scale,
+              "LQF'": Li2 * qmax * (1 + 1 / n) * const_scale, "LQF": poisson * Li2 * qmax * (1 + 1 / n) * const_scale}
+    probs = pol.probabilities()
+    with threadpool_limits(limits=1):
+        grad = policy_gradient(mdp, pol, evaluation=ev)
+        Pi = np.tile(ch.pi, (nZ, 1))
+        # sum_t (P^t - 1 pi^T) = (I - P + 1 pi^T)^{-1} - 1 pi^T: F-hat = M F, pi^T F-hat = 0
+        M = np.linalg.inv(np.eye(nZ) - ch.P + Pi) - Pi
+        st, ac = ch.states, ch.actions
+        for i in range(n):
+            g = np.asarray(grad[i])
+            si, ai = st[:, i], ac[:, i]
+            # c(z) = <grad_i J, grad log zeta_i(a_i|s_i)> = g[s_i, a_i] - sum_b zeta_i(b|s_i) g[s_i, b]
+            c = g[si, ai] - (probs[i][si] * g[si]).sum(axis=1)
+            score_norm = float(np.sqrt(((np.eye(mdp.action_sizes[i])[ai] - probs[i][si]) ** 2).sum(axis=1)).max())
+            for k in range(min(2, int(mdp.distances[i].max()) + 1)):
+                N = list(mdp.kappa_hop(i, k))
+                onehots = []
+                for j in N:
+                    Nj = list(mdp.kappa_hop(j, k))
+                    _, cell = np.unique(np.concatenate([st[:, Nj], ac[:, Nj]], axis=1), axis=0, return_inverse=True)
+                    onehots.append(np.eye(int(cell.max()) + 1)[cell.ravel()])
+                # F(Q-hat, z') = Gamma(Q-hat) sum_j sum_u aF_j[z', u] Q-hat_j(u), aF_j = c(z') 1{cell_j(z') = u} / n
+                aF = [c[:, None] * oh / n for oh in onehots]
+                # F-hat(Q-hat, z) = Gamma(Q-hat) sum_j sum_u A_j[z, u] Q-hat_j(u), A_j = M aF_j
+                A = [M @ a for a in aF]
+                lipF, supF = _lipschitz_of_rescaled_linear(aF, n)
+                lipH, supH = _lipschitz_of_rescaled_linear(A, n)
+                zH, zL = int(np.argmax(supH)), int(np.argmax(lipH))
+                # second route: F-hat at the vertex Q-hat_j(u) = m sign(A_j[zH, u]) by a least-squares Poisson
+                # solve (I - P) x = F - pi^T F, pi^T x = 0, vs the exact supremum times m/(1+m)
+                m = LEMMA15_VERTEX_M
+                Qv = [m * np.sign(a[zH]) for a in A]
+                gam = 1.0 / (1.0 + m)
+                F = gam * sum(a @ q for a, q in zip(aF, Qv))
+                sysm = np.vstack([np.eye(nZ) - ch.P, ch.pi[None, :]])
+                x = np.linalg.lstsq(sysm, np.concatenate([F - ch.pi @ F, [0.0]]), rcond=None)[0]
+                expect = float(supH[zH]) * m / (1 + m)
+                vertex_err = abs(abs(float(x[zH])) - expect) / max(expect, 1e-300)
+                # sampled Lipschitz quotient (a lower bound on the exact constant)
+                sampled = _sampled_lipschitz(A, [oh.shape[1] for oh in onehots], rng)
+                pt = {"i": i, "kappa": k}
+                ex = {"grad_i_norm": float(np.linalg.norm(g)), "score_norm_max": score_norm, "Q_max": qmax,
+                      "poisson_factor": poisson, "N_size": len(N)}
+                yield Measurement(measured=float(supF.max()), bound=bounds["CF'"], values=consts,
+                                  point={**pt, "check": "sup |F| <= C'_F"},
+                                  extra={**ex, "bound_grad_L": float(np.linalg.norm(g)) * SOFTMAX_L_I})
+                yield Measurement(measured=float(supH.max()), bound=bounds["CF"], values=consts,
+                                  point={**pt, "check": "sup |F-hat| <= C_F"},
+                                  extra={**ex, "worst_z": zH, "vertex_check_rel_err": vertex_err})
+                yield Measurement(measured=float(lipF.max()), bound=bounds["LQF'"], values=consts,
+                                  point={**pt, "check": "Lip_Q F <= L'_QF"}, extra=ex)
+                yield Measurement(measured=float(lipH.max()), bound=bounds["LQF"], values=consts,
+                                  point={**pt, "check": "Lip_Q F-hat <= L_QF"},
+                                  extra={**ex, "worst_z": zL, "sampled_lipschitz": sampled})
+
+
+def _rescaled(A, Q):
+    """F-hat(Q-hat, .) = Gamma(Q-hat) sum_j A_j Q-hat_j (Gamma over the blocks given: the others are 0)."""
+    return sum(a @ q for a, q in zip(A, Q)) / (1.0 + max(float(np.abs(q).max()) for q in Q))
+
+
+def _sampled_lipschitz(A, sizes, rng):
+    """max over LEMMA15_PAIRS random close pairs of |F-hat(Q) - F-hat(Q')| / sum_j ||Q_j - Q'_j||, max over z."""
+    out = 0.0
+    for _ in range(LEMMA15_PAIRS):
+        scale = float(np.exp(rng.uniform(-3, 3)))
+        Q1 = [scale * rng.uniform(-1, 1, size) for size in sizes]
+        Q2 = [q + scale * 0.1 * rng.uniform(-1, 1, q.shape) for q in Q1]
+        dist = sum(float(np.abs(q1 - q2).max()) for q1, q2 in zip(Q1, Q2))
+        out = max(out, float(np.abs(_rescaled(A, Q1) - _rescaled(A, Q2)).max()) / dist)
+    return out
+
+
+def _lemma15_assumptions(inst):
+    pol = inst.payload["policy"]
+    worst = 0.0
+    for p in pol.probabilities():  # ||grad log zeta(a|s)||^2 = sum_b (1{b=a} - zeta_b)^2, max over (s, a)
+        A = p.shape[1]
+        worst = max(worst, float(np.sqrt(((np.eye(A)[None, :, :] - p[:, None, :]) ** 2).sum(axis=2)).max()))
+    from netmarl_verify.verify import assume_at_most
+
+    return [*_a4(inst), assume_at_most("max ||grad log zeta_i(a_i|s_i)|| <= L_i = sqrt 2 (Assumption 5)", worst,
+                                       SOFTMAX_L_I, "tabular softmax: (1 - zeta_a)^2 + sum_{b != a} zeta_b^2 <= 2")]
+
+
 # ============================================================================ claims
 @claim_factory(
     gradient_fn=Fault(None, "gradient_fn(mdp, policy) -> list of arrays compared with the finite differences in "
@@ -380,8 +612,11 @@ def _lemma11_measure(inst, rng, quick, rbar_scale=1.0):
     c_inf_scale=Fault(1.0, "multiplies c_inf of Lemma 6 (a wrong constant)"),
     gmax_scale=Fault(1.0, "multiplies G_max of Lemma 7 (a wrong constant)"),
     c_prime_scale=Fault(1.0, "multiplies c' of Lemma 9 (a wrong constant: the symmetric part loses definiteness)"),
+    lemma9_bound_scale=Fault(1.0, "multiplies Lemma 9's lower bound (1/2)(1-mu_D) sigma^2 (a wrong constant; > 1 breaks it)"),
+    lemma10_J_scale=Fault(1.0, "multiplies the J_i that qu2020.lemma10 compares mu-hat_i with (a wrong value)"),
     lemma10_global_J=Fault(False, "compares mu-hat_i with the global J instead of J_i in qu2020.lemma10"),
     rbar_scale=Fault(1.0, "multiplies rbar in Lemma 11's Q_max and Lemma 10's (21) (a wrong constant)"),
+    lemma15_scale=Fault(1.0, "multiplies Lemma 15's four constants C'_F, C_F, L'_QF, L_QF (a wrong constant)"),
 )
 def make_claims(*, faults):
     """Build the appendix claims (faults: :func:`netmarl_verify.verify.with_faults`)."""
@@ -395,7 +630,7 @@ def make_claims(*, faults):
               latex=r"\nabla_\theta J(\theta) = E_{(s,a)\sim\pi^\theta}\,Q^\theta(s,a)\nabla_\theta\log\zeta^\theta(a|s)",
               assumptions=_a4,
               measure=lambda inst, rng, quick: _lemma1_measure(inst, rng, quick, f["gradient_fn"]),
-              instances=_lemma1_instances,
+              instances=_lemma1_instances, search=_search_spaces(actions=(2, 3), copy_chain=False),
               notes=f"measured = max over coordinates of |Lemma 1's right side - (4 D(h/2) - D(h))/3|, D(h) the "
                     f"central difference of the exact J with step h = {LEMMA1_STEP} (error O(h^4) ~ 1e-12, rounding "
                     f"~1e-13); bound = the tolerance {LEMMA1_TOL} (an identity). Assumption 4 is recorded: it makes "
@@ -408,7 +643,7 @@ def make_claims(*, faults):
                     r"\quad c_\infty = \sqrt{|Z|/\sigma}",
               bound=LEMMA6_BOUND, assumptions=_a4,
               measure=lambda inst, rng, quick: _lemma6_measure(inst, rng, quick, f["c_inf_scale"]),
-              instances=_basic_instances, figure=_lemma6_figure,
+              instances=_basic_instances, figure=_lemma6_figure, search=_search_spaces(),
               notes="Holds everywhere, loosely (c_inf = 31-5400 here; the worst ratio starts at 1). Finding "
                     "(proof): the printed proof uses ||[P - 1 pi^T]^T||_D <= mu_D, false for non-reversible chains "
                     "(extra.mu_D_transpose: 6.9 on the n=3 line, 4.2 on the n=4 line, seed 0); the statement follows instead "
@@ -425,12 +660,15 @@ def make_claims(*, faults):
                     r"\|E[G_i^\theta(z(t)) - \bar G_i\mid z(0)=z]\|_\infty \le 2G_{\max}c_\infty\mu_D^t",
               bound=G_MAX, assumptions=_a4_rewards,
               measure=lambda inst, rng, quick: _lemma7_measure(inst, rng, quick, f["gmax_scale"]),
-              instances=lambda quick, seed: _basic_instances(quick, seed, big=False),
+              instances=lambda quick, seed: _basic_instances(quick, seed, big=False), search=_search_spaces(max_n=3),
               notes="One row per (agent i, kappa <= 1, check, t); point.t = -1 on the t-free checks. The bound "
                     "formula shown is G_max; each row's numeric bound is the one of its check. (a) for G~ is "
                     "attained when |Z_N| >= 3 (ratio 1: the row of z_N against a different non-dummy z'_N; on the "
                     "copy chain's |Z_N| = 2 it is 1 + 1/c'). (b) is loose by the "
-                    "factor c_inf (and 2). c' is Lemma 9's value, measured per policy."),
+                    "factor c_inf (and 2). c' is Lemma 9's value, measured per policy. (b)'s mixing rows stop where "
+                    "2 c_inf mu_D^t < LEMMA7_FLOOR = 1e-12: below it the exact mixing terms are rounding (~1e-15 "
+                    "relative to G_max, h_max) compared with a smaller bound (found by the search on a coupled cycle "
+                    "with mu_D ~ 0.03)."),
         Claim(id="qu2020.lemma9", source="Lemma 9 (App. C.2, proof C.4)", **common,
               statement="With c' = 1/(sigma sqrt(1-mu_D)), x^T G-bar_i(theta) x >= (1/2)(1-mu_D) sigma^2 ||x||^2 for "
                         "every x: the smallest eigenvalue of the symmetric part of G-bar_i(theta) is at least "
@@ -438,8 +676,9 @@ def make_claims(*, faults):
               latex=r"\lambda_{\min}\big(\tfrac12(\bar G_i(\theta) + \bar G_i(\theta)^\top)\big) \ge "
                     r"\tfrac12(1-\mu_D)\sigma^2, \quad c' = \frac1{\sigma\sqrt{1-\mu_D}}",
               bound=-LEMMA9_BOUND, assumptions=_a4,
-              measure=lambda inst, rng, quick: _lemma9_measure(inst, rng, quick, f["c_prime_scale"]),
-              instances=_basic_instances,
+              measure=lambda inst, rng, quick: _lemma9_measure(inst, rng, quick, f["c_prime_scale"],
+                                                              f["lemma9_bound_scale"]),
+              instances=_basic_instances, search=_search_spaces(),
               notes="One row per (agent i, kappa up to the eccentricity). G-bar_i from solvers.exact."
                     "critic_averaged_system (App. C.2's block matrix, dummy pair dropped). extra.lower_ratio = "
                     "lambda_min / bound (>= 1 when the lemma holds; it is large: sigma^2 is tiny)."),
@@ -451,8 +690,8 @@ def make_claims(*, faults):
                     r"Q_i^\theta\|_{D^\theta} \le \frac{c\rho^{\kappa+1}}{1-\mu_D}",
               bound=LEMMA10_BOUND, assumptions=_lemma10_assumptions,
               measure=lambda inst, rng, quick: _lemma10_measure(inst, rng, quick, f["rbar_scale"],
-                                                               f["lemma10_global_J"]),
-              instances=_lemma10_instances,
+                                                               f["lemma10_global_J"], f["lemma10_J_scale"]),
+              instances=_lemma10_instances, search=_search_spaces(copy_chain=False),
               notes="Two rows per (agent, kappa < eccentricity): the identity mu-hat = J_i (tolerance 1e-10 "
                     "max(1,|J_i|); mu-hat is c'^-1 times the first entry of the solution, c' pi^T r_i computed from "
                     "the neighbourhood marginals, J_i from the policy evaluation) and (21), which is Theorem 3(a)'s "
@@ -466,11 +705,36 @@ def make_claims(*, faults):
                     r"\|\nabla J(\theta)\| \le LQ_{\max}",
               bound=LEMMA11_QMAX, assumptions=_a4,
               measure=lambda inst, rng, quick: _lemma11_measure(inst, rng, quick, f["rbar_scale"]),
-              instances=_basic_instances,
+              instances=_basic_instances, search=_search_spaces(),
               notes="Q_i is the differential Q of eq. (3) (pi-mean zero; solvers.exact.q_table). Rows: "
                     "||Q_i||_inf per agent (bound Q_max), ||grad_i J|| per agent (bound L_i Q_max) and ||grad J|| "
                     "(bound L Q_max). Very loose (c_inf is large); the proof, like Lemma 7's, also needs only "
                     "|r_i| <= rbar."),
+        Claim(id="qu2020.lemma15", source="Lemma 15 (App. D.1, proof at the end of D.1)", **common,
+              statement="For F^theta(Q-hat, z) = <grad_{theta_i} J(theta), Gamma(Q-hat) grad log zeta_i(a_i|s_i) (1/n) "
+                        "sum_{j in N_i^kappa} Q-hat_j(z_{N_j^kappa})>, Gamma(Q-hat) = 1/(1 + max_j ||Q-hat_j||_inf), and "
+                        "F-hat its Poisson solution on the state-action chain, for all theta, z, Q-hat: |F-hat| <= C_F "
+                        "= 2 c_inf/(1-mu_D) C'_F with C'_F = L_i^2 Q_max (which bounds |F|), and F-hat is L_QF-Lipschitz "
+                        "in Q-hat w.r.t. sum_j ||Q-hat_j - Q-hat'_j||_inf, L_QF = 2 c_inf/(1-mu_D) L'_QF with L'_QF = "
+                        "L_i^2 Q_max (1 + 1/n) (F's constant). The Lipschitz constant in theta is only shown to exist.",
+              latex=r"|\hat F^\theta(\hat Q, z)| \le C_F = \frac{2c_\infty}{1-\mu_D}L_i^2Q_{\max},\quad "
+                    r"|\hat F^\theta(\hat Q, z) - \hat F^\theta(\hat Q', z)| \le \frac{2c_\infty}{1-\mu_D}"
+                    r"L_i^2Q_{\max}\Big(1+\frac1n\Big)\sum_{j=1}^n\|\hat Q_j - \hat Q'_j\|_\infty",
+              bound=LEMMA15_CF, assumptions=_lemma15_assumptions,
+              measure=lambda inst, rng, quick: _lemma15_measure(inst, rng, quick, f["lemma15_scale"]),
+              instances=_lemma1_instances, search=_search_spaces(max_n=3, actions=(2, 3), copy_chain=False),
+              notes="Exact suprema over all Q-hat and z. F and F-hat are Gamma(Q-hat) times a linear form a(z).Q-hat "
+                    "(F-hat = [(I - P + 1 pi^T)^{-1} - 1 pi^T] F, the series of (29)), so sup_Q |F-hat(Q, z)| = ||a(z)||_1 "
+                    "(approached as ||Q-hat|| -> inf; cross-checked at a vertex with |Q-hat| = 1e6 by a least-squares "
+                    "Poisson solve, extra.vertex_check_rel_err) and the Lipschitz constant in Q-hat has a closed form "
+                    "(module docstring; extra.sampled_lipschitz is a sampled lower bound). Four rows per (agent i, "
+                    "kappa <= 1): sup |F| vs C'_F, sup |F-hat| vs C_F (the statement), Lip_Q F vs L'_QF and "
+                    "Lip_Q F-hat vs L_QF (the statement). Constants as printed: Q_max = 2 c_inf rbar/(1-mu_D) (Lemma "
+                    "11), L_i = sqrt 2 (tabular softmax, Assumption 5 measured), c_inf = sqrt(|Z|/sigma), the Poisson "
+                    "factor 2 c_inf/(1-mu_D) of Lemma 7(b). Not checked: L_theta,F, which the proof gives only as 'for "
+                    "some' (it involves L' of Assumption 5 and an unspecified L_d). The bound formula shown is C_F; each "
+                    "row's numeric bound is its check's. Very loose: c_inf/(1-mu_D) appears twice (Q_max and the "
+                    "Poisson factor)."),
     ]
 
 
