@@ -464,10 +464,18 @@ def get_backend(backend):
 
 
 #: ``backend="auto"`` picks the matrix-free backend above this many global states (when the
-#: sparse rule does not apply). Measured with ``netmarl-verify bench`` on the qu2020 line
-#: (|S_i| = 2, |A_i| = 3): see the README's Benchmark section. Kept above 4,096 (n = 12) so
-#: that every existing default-backend number is unchanged.
-MATRIX_FREE_MIN_STATES = 8192
+#: sparse rule does not apply). Measured on the qu2020 line pipeline of ``netmarl-verify bench``
+#: (|S_i| = 2, |A_i| = 3; evaluate + Q_i at 1,000 pairs + gradient; 2 cores, shared machine,
+#: best of 3 below n = 10), dense vs matrix-free seconds:
+#: n = 6 (64 states) 0.010 vs 0.005, n = 7 (128) 0.019 vs 0.021, n = 8 (256) 0.12 vs 0.024,
+#: n = 9 (512) 0.19 vs 0.025, n = 10 (1,024) 0.43 vs 0.091, n = 11 (2,048) 1.21 vs 0.049,
+#: n = 12 (4,096) 4.74 vs 0.18, n = 13 (8,192) 18.1 vs 0.16.
+#: Matrix-free is faster from about 256 states on, but the threshold stays at 4,096 (n = 12
+#: dense, n = 13 matrix-free): below it the direct backends keep every existing default-backend
+#: number bit for bit (the golden master changes at 512: ``qu2020.appA2`` rows) and they record
+#: the forward-error certificates, which the matrix-free backend does not. (Before issue 10's
+#: speed work the threshold was 8,192, so n = 13 ran dense in 18 s.)
+MATRIX_FREE_MIN_STATES = 4096
 
 
 def choose_backend(model, backend="auto"):

@@ -280,7 +280,8 @@ class PolicyEvaluation:
         if self._products is not None:
             from ._krylov import marginal
 
-            return marginal(self.model, self._products, values, scale, offset)
+            return marginal(self.model, self._products, values, scale, offset,
+                            rewards=None if self.custom_rewards else self.rewards)
         return self.model.marginal(values, scale, offset)
 
 
@@ -465,10 +466,13 @@ def _shared_evaluation(mdp, policy, gamma, backend="auto", periodic="raise"):
 
 def _evaluate_matrix_free(model, linalg, gamma, rewards, periodic):
     """:func:`evaluate_policy` on the matrix-free backend (:mod:`._krylov`): no |S| x |S| object."""
-    from ._krylov import KrylovAverageReward, KrylovDiscounted, certified_structure
+    from ._krylov import KrylovAverageReward, KrylovDiscounted, certified_structure, policy_rewards
 
     prod = linalg.products(model)
-    r, custom = _policy_rewards(model, rewards)
+    if rewards is None:  # the model's rewards, without a table of every state's local indices
+        r, custom = policy_rewards(model), False
+    else:
+        r, custom = _policy_rewards(model, rewards)
     residuals = {}
     if gamma is None:
         structure = certified_structure(model, prod)
