@@ -352,6 +352,8 @@ def informative(row, atol=0.0):
     """
     if row.verdict == NOT_APPLICABLE:
         return False
+    if row.verdict == VIOLATED:  # counts whatever its ratio (a bound of 0 exceeded has no finite ratio)
+        return True
     if math.isnan(float(row.ratio)):
         return False
     if abs(float(row.bound)) < atol and row.verdict != VIOLATED:
@@ -369,6 +371,8 @@ def row_score(row):
     lower bound is loose), so maximising the ratio would search for the loosest instance.
     """
     ratio = float(row.ratio)
+    if not math.isfinite(ratio) and row.verdict == VIOLATED:
+        return math.inf  # a zero bound exceeded: worse than any finite ratio
     return ratio if float(row.bound) > 0 else 2.0 - ratio
 
 

@@ -10,7 +10,7 @@ from netmarl_verify.verify import get_claim, list_claims, run_claim, with_faults
 from _figure_checks import assert_drawn_as_spec, claim_specs
 
 IDS = ("ying2023.occupancy", "ying2023.lemma1", "ying2023.lemma3", "ying2023.assump1", "ying2023.lemma2",
-       "ying2023.eq18", "ying2023.prop1")
+       "ying2023.eq18", "ying2023.prop1", "ying2023.remark2", "ying2023.remark4")
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +37,8 @@ def test_identities_hold(quick_rows, cid):
     ("ying2023.assump1", {"closed_form_scale": 0.5}),   # a wrong kernel influence
     ("ying2023.eq18", {"directed": True}),              # a one-sided "distance"
     ("ying2023.lemma3", {"c1_scale": 0.5}),
+    ("ying2023.remark2", {"grad_scale": -1.0}),       # F minimised: stationary points far from f*
+    ("ying2023.remark4", {"c1_scale": 0.01}),
 ])
 def test_broken_inputs_are_violated(cid, fault):
     rows = run_claim(with_faults(cid, **fault), quick=True, progress=False)
@@ -106,3 +108,19 @@ def test_search_replays_a_relay_violation():
     claim = get_claim("ying2023.lemma2")
     inst = replay_instance(claim, {"family": "relay", "kappa": 1, "gamma": 0.9, "eps": 0.05, "couple": 0.0})
     assert inst.params["family"] == "relay"
+
+
+def test_remark2_holds_where_its_premise_holds_and_finds_a_spurious_point(quick_rows):
+    rows = {r.instance.split(" f=")[0]: r for r in quick_rows["ying2023.remark2"]}
+    single = rows["single agent S=3 A=2"]
+    assert single.verdict == "holds" and single.assumptions_hold
+    coord = rows["coordination_pair gamma=0.9"]
+    assert coord.verdict == "not applicable"  # [15, Assumption 5.11(iii)] fails: the class's image is not convex
+    # ... and the localized class has a stationary point well below f* = 9.5 (an equilibrium of the game)
+    stuck = [F for F, g in zip(coord.extra["final_F"], coord.extra["final_grad_norm"]) if g < 1e-8]
+    assert coord.extra["f_star"] == pytest.approx(9.5, abs=1e-9) and min(stuck) < 9.0
+
+
+def test_remark4_ratios_stay_below_one(quick_rows):
+    rows = quick_rows["ying2023.remark4"]
+    assert rows and _verdicts(rows) == {"holds"}

@@ -305,6 +305,7 @@ def _prop1_figure(rows):
 
 # ============================================================================ search spaces
 SEARCH_SEED_MAX = 2**31 - 1
+XOR_RELAY = "xor-relay"
 
 
 def _search_spaces():
@@ -323,6 +324,9 @@ def _search_spaces():
                              extra={"r1_seed": np.random.SeedSequence([p["seed"], 1])})
 
     return (
+        SearchSpace(XOR_RELAY, {"kappa": Integer(1, 2), "gamma": Real(0.1, 0.95), "eps": Real(0.01, 0.45)},
+                    lambda p: make_instance(envs.xor_relay(p["kappa"], p["gamma"], p["eps"]), "linear", family=XOR_RELAY),
+                    "xor relay: agent 1 plays s_1 xor s_{kappa+1} (Prop. 1's extremal family)"),
         SearchSpace(RELAY, {"kappa": Integer(1, 2), "gamma": Real(0.1, 0.95), "eps": Real(0.01, 0.45),
                             "couple": Real(0.0, 0.5)}, build_relay,
                     "relay line: kappa, gamma, policy noise eps, right-neighbour coupling"),

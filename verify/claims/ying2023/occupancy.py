@@ -33,7 +33,19 @@ import numpy as np
 
 from netmarl_verify import envs
 from netmarl_verify.solvers.exact import discounted_occupancy, finite_difference_gradient, local_occupancies, utility_objective
-from netmarl_verify.verify import Claim, Fault, LinesFigure, Measurement, Series, claim_factory, instance_seed, register
+from netmarl_verify.verify import (
+    Choice,
+    Claim,
+    Fault,
+    LinesFigure,
+    Measurement,
+    Real,
+    SearchSpace,
+    Series,
+    claim_factory,
+    instance_seed,
+    register,
+)
 
 from ._common import ABSORBING, MIXTURE, PAPER, PAPER_FILE, RANDOM_KHOP, RELAY, make_instance, problem_of
 
@@ -165,6 +177,16 @@ def _lemma3_figure(rows):
                        log_x=True, xlabel=r"$\varepsilon$", ylabel="measured / bound")
 
 
+# ============================================================================ search
+def _lemma3_search():
+    def build(p):
+        inst = envs.lemma3_absorbing(p["gamma"], p["eps"], p["eta"])
+        return make_instance(inst, "linear", family=ABSORBING, seed=0)
+
+    return (SearchSpace(ABSORBING, {"gamma": Real(0.05, 0.995), "eps": Real(1e-4, 0.45), "eta": Choice((0.0, 1e-6))},
+                        build, "Lemma 3's absorbing pair: discount, policy dependence eps, floor eta"),)
+
+
 # ============================================================================ claims
 @claim_factory(
     mass_scale=Fault(1.0, "multiplies the occupancy (e.g. 1 - gamma: lambda normalised where (2) is not)"),
@@ -202,7 +224,7 @@ def make_claims(*, faults):
                         "(48) has ||lambda_i^{pi-hat} - lambda_i^{pi}||_1 <= n c1 phi1^kappa/(1-gamma)^2 for every i.",
               latex=r"\|\lambda_i^{\hat\pi_\theta}-\lambda_i^{\pi_\theta}\|_1\le\frac{nc_1\phi_1^\kappa}{(1-\gamma)^2}",
               measure=lambda inst, rng, quick: _lemma3_measure(inst, rng, quick, f["c1_scale"]),
-              instances=_lemma3_instances, figure=_lemma3_figure,
+              instances=_lemma3_instances, figure=_lemma3_figure, search=_lemma3_search(),
               notes="c1 phi1^kappa measured exactly per kappa (max over agents of the sup TV, TV = half l1, the "
                     "paper's own convention); extra.bound_without_n is the bound without the factor n. Absorbing pair: "
                     "reference s-bar = (1,1). Finding: the printed bound fails by up to a factor 2 (ratio 1.47 at "
