@@ -43,6 +43,9 @@ influence_matrix          -- ying2023's M_ij (eq. (11)); beta_frontier, assumpti
 utility_optimum           -- max of a concave F over Λ by Frank-Wolfe with a certified gap (Remark 2)
 truncated_shadow_gradient -- :math:`\hat g_i(\theta)` of eq. (15), every agent
 score_zero_term           -- the term (18) the proof of Prop. 1 drops, per agent
+horizon_occupancy         -- :math:`\lambda^{(H)} = \sum_{k<H}\gamma^k\Pr(s^k, a^k)` (the mean of Alg. 1's (20))
+horizon_expectations      -- :math:`\lambda_i^{(H)}` and :math:`\hat g_i^{(H)}` (the means of (20) and (21))
+td_fixed_point            -- the aggregated fixed point of the TD oracle (23)
 
 Interaction, decay and truncation (qu2020 §2.2, §3.1)
 -----------------------------------------------------
@@ -167,6 +170,7 @@ from ._utilities import (
     utility_value,
 )
 from ._utility_optimum import UtilityOptimum, policy_occupancy, utility_optimum
+from ._shadow_horizon import HorizonExpectations, TDFixedPoint, horizon_expectations, horizon_occupancy, td_fixed_point
 from ._shadow import (
     ShadowProblem,
     score_zero_term,
@@ -224,6 +228,11 @@ __all__ = [
     "utility_objective",
     "truncated_shadow_gradient",
     "score_zero_term",
+    "horizon_occupancy",
+    "horizon_expectations",
+    "HorizonExpectations",
+    "td_fixed_point",
+    "TDFixedPoint",
     # interaction, decay and truncation
     "interaction_matrix",
     "interaction_rho",

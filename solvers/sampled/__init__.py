@@ -13,6 +13,11 @@ Algorithms
 scalable_actor_critic -- qu2020 Alg. 1 (Scalable Actor-Critic), dense or sparse critic tables
 frozen_policy_critic  -- its critic alone under a fixed policy (Theorem 3(b))
 SACResult, SACState   -- its result, and what its callback sees
+run_shadow_pg         -- ying2023 Alg. 1 (distributed PG with shadow rewards, κ-hop policies; TD, exact or
+                         adversarial truncated-Q oracle), batched over runs (:class:`ShadowPGResult`)
+shadow_pg_estimates   -- one iteration's estimators: λ̃ (20), r̃, Q̃ (23), g̃ (21) (:class:`ShadowPGEstimates`)
+sample_trajectories   -- B trajectories of length H from ξ per run (:class:`Trajectories`)
+td_truncated_q        -- the TD oracle (23) alone
 
 Step sizes
 ----------
@@ -50,6 +55,17 @@ from ._nets import DeepReLU, TwoLayerReLU, average_parameters, running_average
 from ._runs import RunResult
 from ._sac import SACResult, SACState, frozen_policy_critic, scalable_actor_critic
 from ._schedules import PowerSchedule, assumption3
+from ._shadow_pg import (
+    ShadowPGEstimates,
+    ShadowPGResult,
+    ShadowPGState,
+    Trajectories,
+    run_shadow_pg,
+    sample_trajectories,
+    shadow_pg_estimates,
+    shadow_pg_throughput,
+    td_truncated_q,
+)
 
 __all__ = [
     "scalable_actor_critic",
@@ -68,4 +84,14 @@ __all__ = [
     "gossip_td_errors",
     "consensus_errors",
     "disagreement",
+    # ying2023 Alg. 1: distributed policy gradient with shadow rewards
+    "run_shadow_pg",
+    "ShadowPGResult",
+    "ShadowPGState",
+    "shadow_pg_estimates",
+    "ShadowPGEstimates",
+    "sample_trajectories",
+    "Trajectories",
+    "td_truncated_q",
+    "shadow_pg_throughput",
 ]

@@ -37,7 +37,11 @@ def test_public_names():
                                     "RunResult", "PowerSchedule", "assumption3",
                                     # networks and gossip (gu2021, zhang2025)
                                     "TwoLayerReLU", "DeepReLU", "average_parameters", "running_average",
-                                    "gossip", "gossip_td_errors", "consensus_errors", "disagreement"}
+                                    "gossip", "gossip_td_errors", "consensus_errors", "disagreement",
+                                    # ying2023 Alg. 1
+                                    "run_shadow_pg", "ShadowPGResult", "ShadowPGState", "shadow_pg_estimates",
+                                    "ShadowPGEstimates", "sample_trajectories", "Trajectories", "td_truncated_q",
+                                    "shadow_pg_throughput"}
     assert all(hasattr(sampled, name) for name in sampled.__all__)
     assert issubclass(SACResult, RunResult)
 
