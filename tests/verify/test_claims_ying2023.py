@@ -11,6 +11,7 @@ from _figure_checks import assert_drawn_as_spec, claim_specs
 
 IDS = ("ying2023.occupancy", "ying2023.lemma1", "ying2023.lemma3", "ying2023.assump1", "ying2023.lemma2",
        "ying2023.eq18", "ying2023.prop1", "ying2023.remark2", "ying2023.remark4")
+ALL_IDS = IDS + ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1")
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +24,7 @@ def _verdicts(rows, pred=lambda r: True):
 
 
 def test_listed_in_order():
-    assert [c.id for c in list_claims("ying2023")] == list(IDS)
+    assert [c.id for c in list_claims("ying2023")] == list(ALL_IDS)
 
 
 @pytest.mark.parametrize("cid", ["ying2023.occupancy", "ying2023.lemma1", "ying2023.assump1", "ying2023.eq18"])
@@ -124,3 +125,33 @@ def test_remark2_holds_where_its_premise_holds_and_finds_a_spurious_point(quick_
 def test_remark4_ratios_stay_below_one(quick_rows):
     rows = quick_rows["ying2023.remark4"]
     assert rows and _verdicts(rows) == {"holds"}
+
+
+# ---------------------------------------------------------------------------- Algorithm 1 and Prop. 2
+ALG = ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1")
+
+
+@pytest.fixture(scope="module")
+def alg_rows():
+    return {cid: run_claim(get_claim(cid), quick=True, seed=0, progress=False) for cid in ALG}
+
+
+@pytest.mark.parametrize("cid", ALG)
+def test_algorithm_claims_hold_on_their_quick_instances(alg_rows, cid):
+    assert alg_rows[cid] and _verdicts(alg_rows[cid]) == {"holds"}
+
+
+@pytest.mark.parametrize("cid, fault", [
+    ("ying2023.alg1_estimators", {"horizon_shift": 3}),  # compared with lambda^(H+3): a wrong horizon
+    ("ying2023.prop2a", {"eps1_scale": 0.01}),
+    ("ying2023.prop2c", {"c3_scale": 0.01}),
+    ("ying2023.thm1", {"slack_scale": 0.0}),             # (41) without its error term
+])
+def test_algorithm_claims_broken_inputs_are_violated(cid, fault):
+    rows = run_claim(with_faults(cid, **fault), quick=True, progress=False)
+    assert "violated" in _verdicts(rows), cid
+
+
+def test_algorithm_reruns_are_bit_identical(alg_rows):
+    again = run_claim(get_claim("ying2023.alg1_estimators"), quick=True, seed=0, progress=False)
+    assert [r.measured for r in again] == [r.measured for r in alg_rows["ying2023.alg1_estimators"]]

@@ -8,15 +8,18 @@ Claims, by module (registered at import, in this order):
 - :mod:`.decay` — ``ying2023.assump1``, ``ying2023.lemma2``, ``ying2023.eq18``, ``ying2023.prop1``:
   Assumption 1's meter, the decay of the shadow Q, identity (18), the truncated gradient;
 - :mod:`.optimality` — ``ying2023.remark2``, ``ying2023.remark4``: global optimality of localized
-  policy gradient against the optimum over all of Λ, the truncated global-state policies.
+  policy gradient against the optimum over all of Λ, the truncated global-state policies;
+- :mod:`.algorithm` — ``ying2023.alg1_estimators``, ``ying2023.prop2a``, ``ying2023.prop2c``,
+  ``ying2023.thm1``: Algorithm 1's estimators against exact expectations, Prop. 2(I) coverage,
+  Prop. 2(III)'s H-truncation term, Theorem 1's per-step inequality (41).
 
 Conventions and readings (the implementation guide ``shared/claims/ying2023.md``): TV = ½ℓ1; λ
 and λ_i unnormalised, d normalised; ξ on global states; one κ for the policy and the truncation
 read two ways (R1/R2, :mod:`.decay`); (15)'s :math:`\hat Q_i` read :math:`\hat Q_j`. Not yet
-implemented (issue 11 stays open): Prop. 2, the Alg. 1 estimators and TD oracle, Theorems 1-2,
-Remark 3.
+implemented (issue 11 stays open): Prop. 2(II) and (III)'s coverage, the TD oracle's rate,
+Theorem 1's (38) and coverage (43), Theorem 2, Remark 3.
 """
 
-from . import occupancy, decay, optimality  # noqa: F401  (registration order = row order)
+from . import occupancy, decay, optimality, algorithm  # noqa: F401  (registration order = row order)
 
-__all__ = ["occupancy", "decay", "optimality"]
+__all__ = ["occupancy", "decay", "optimality", "algorithm"]

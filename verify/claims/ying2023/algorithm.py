@@ -1,0 +1,297 @@
+r"""ying2023: Algorithm 1's estimators, Proposition 2 (I) and (III), Theorem 1's per-step inequality (41).
+
+``ying2023.alg1_estimators`` (20)-(21): the Monte-Carlo means of :math:`\tilde\lambda_i` (eq. (20)) and of
+                     :math:`\tilde g_i` with the exact :math:`\hat Q_j` of the true shadow reward (eq. (30)'s
+                     :math:`\hat g^t`) equal the exact H-truncated expectations :math:`\lambda_i^{(H)}` and
+                     :math:`\hat g_i^{(H)}` (:func:`~netmarl_verify.solvers.exact.horizon_expectations`).
+                     Measured: the largest standardised deviation :math:`|\bar x - x|/(z\,\widehat{se})` over the
+                     entries, with the Bonferroni quantile :math:`z = \Phi^{-1}(1-\alpha/(2d))`,
+                     :math:`\alpha = 10^{-4}`; bound 1 (a level-α test: a wrong estimator fails it, a right one
+                     fails it with probability below α). The plug-in bias of :math:`\tilde r` against B is
+                     recorded (``extra.reward_bias``).
+``ying2023.prop2a``  Prop. 2(I) (25), (28): for each i, w.p. :math:`1-\delta_0`,
+                     :math:`\|\tilde\lambda_i - \lambda_i\|_2 \le \epsilon_1(\delta_0) =
+                     \sqrt{(4+2\gamma^{2H}B-16\log\delta_0)/((1-\gamma)^2B)}` and
+                     :math:`\|\tilde r_i - r_i\|_\infty \le L_\lambda\epsilon_1(\delta_0)`. Coverage over R
+                     independent batches: measured = the one-sided 99.9% Clopper-Pearson **lower** limit of the
+                     miss rate, bound = :math:`\delta_0` (violated only when the data show a miss rate above
+                     :math:`\delta_0` at that confidence); ``extra.quantile_ratio`` = the empirical
+                     :math:`(1-\delta_0)`-quantile / :math:`\epsilon_1` (tightness).
+``ying2023.prop2c``  Prop. 2(III)'s H-truncation term (36), exactly:
+                     :math:`\|\hat g_i^{(H)} - \hat g_i\| \le \sqrt{C_{3,i}}`,
+                     :math:`C_{3,i} = \gamma^{2H}|N_i^\kappa|^2M_\psi^2M_f^2/(n^2(1-\gamma)^4)`.
+``ying2023.thm1``    Theorem 1's per-step inequality (41), deterministic given the realised :math:`\tilde g`:
+                     :math:`F(\theta^{t+1}) - F(\theta^t) \ge \frac\eta4\|\nabla F(\theta^t)\|^2 -
+                     \frac{3\eta}4\sum_i\|\nabla_iF(\theta^t) - \tilde g_i^t\|^2` along runs of Alg. 1 (TD oracle),
+                     exact F and ∇F. Checked as :math:`\text{RHS} - \text{LHS} \le 0`, i.e. measured = RHS − LHS,
+                     bound 0 (``atol`` for rounding). The proof needs :math:`\eta \le 1/(4L_\theta)`; a lower bound
+                     :math:`\hat L_\theta` on the smoothness (largest |curvature| of F along the realised steps,
+                     from exact F by a second difference) is recorded and the row is "not applicable" when
+                     :math:`\eta > 1/(4\hat L_\theta)` (the premise provably fails there).
+
+Not yet: Prop. 2(II) and (III)'s coverage, the TD oracle's rate (Assumption 4), Theorem 1's (38) and
+Theorem 2's rate.
+"""
+
+import math
+
+import numpy as np
+from scipy import stats
+
+from netmarl_verify import envs
+from netmarl_verify.solvers.exact import horizon_expectations, shadow_problem, truncated_shadow_gradient
+from netmarl_verify.solvers.sampled import shadow_pg_estimates
+from netmarl_verify.verify import Assumption, Claim, Fault, Measurement, claim_factory, instance_seed, register
+
+from ._common import MIXTURE, PAPER, PAPER_FILE, RANDOM_KHOP, make_instance, measured_mf, problem_of
+
+__all__ = ["make_claims", "ESTIMATOR_ALPHA", "PROP2_DELTA0", "PROP2_CONFIDENCE", "THM1_ATOL"]
+
+#: Family-wise level of the estimator tests (Bonferroni over the entries).
+ESTIMATOR_ALPHA = 1e-4
+#: delta_0 of Prop. 2 (must lie in (0, 1/(2n))).
+PROP2_DELTA0 = 0.05
+#: One-sided confidence of the Clopper-Pearson limit on a miss rate.
+PROP2_CONFIDENCE = 0.999
+#: Rounding allowance of (41): F and grad F come from LU solves (errors ~1e-14 |F|, |F| <= 1/(1-gamma)).
+THM1_ATOL = 1e-10
+M_PSI = math.sqrt(2.0)
+
+
+def _instances(quick, seed):
+    name = "random_khop n=3 kappa=1"
+    inst = envs.random_khop(3, 1, 1.0, 0.3, np.random.default_rng(instance_seed(seed, name)))
+    yield make_instance(inst, "linear", family=RANDOM_KHOP, seed=seed, name=name + " f=linear")
+    yield make_instance(inst, "apprenticeship", family=RANDOM_KHOP, seed=seed, name=name + " f=apprenticeship")
+    if not quick:
+        name = "mixture_line n=3"
+        inst = envs.mixture_line(3, 1.0, np.random.default_rng(instance_seed(seed, name)))
+        yield make_instance(inst, "entropy", family=MIXTURE, seed=seed, name=name + " f=entropy")
+
+
+def _seed(instance, rng, tag):
+    """A run seed from the measurement stream (recorded), so reruns are bit-identical."""
+    return int(rng.integers(0, 2**63 - 1))
+
+
+def _z(d, alpha=ESTIMATOR_ALPHA):
+    return float(stats.norm.ppf(1.0 - alpha / (2.0 * d)))
+
+
+def _standardised(samples, exact):
+    """max over entries of |mean - exact| / (z se); samples (R, ...) and exact (...)."""
+    R = samples.shape[0]
+    mean = samples.mean(axis=0)
+    se = samples.std(axis=0, ddof=1) / math.sqrt(R)
+    dev = np.abs(mean - exact)
+    z = _z(dev.size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = np.where(se > 0, dev / (z * se), np.where(dev > 1e-12, np.inf, 0.0))
+    return float(t.max())
+
+
+# ============================================================================ estimators
+def _estimators_measure(instance, rng, quick, horizon_shift=0):
+    inst, utils = instance.payload["inst"], instance.payload["utilities"]
+    prob = problem_of(instance)
+    kappa = 1
+    H, B = 6, 4
+    R = 1500 if quick else 4000
+    exact = horizon_expectations(prob, kappa, H + horizon_shift)
+    zero = (np.zeros(inst.mdp.n, dtype=np.int64),) * 2
+    q_hat = [prob.truncated_q(j, kappa, zero) for j in range(inst.mdp.n)]
+    seed = _seed(instance, rng, "estimators")
+    est = shadow_pg_estimates(inst.mdp, inst.policy, inst.gamma, utils, kappa, batch=B, horizon=H,
+                              initial=inst.initial, q_tables=q_hat, runs=R, rng=seed)
+    lam_dev = max(_standardised(est.lambda_tilde[i], exact.local[i]) for i in range(inst.mdp.n))
+    yield Measurement(measured=lam_dev, bound=1.0, point={"check": "E[lambda~_i] = lambda_i^(H)", "H": H, "B": B},
+                      extra={"runs": R, "seed": seed, "z": _z(sum(x.size for x in exact.local))})
+    g_dev = max(_standardised(est.gradient[i].reshape((R,) + np.shape(exact.gradient[i])), exact.gradient[i])
+                for i in range(inst.mdp.n))
+    yield Measurement(measured=g_dev, bound=1.0, point={"check": "E[g~_i] = g-hat_i^(H) (exact Q-hat oracle)",
+                                                        "H": H, "B": B}, extra={"runs": R, "seed": seed})
+    # plug-in bias of the shadow reward against B (recorded; no bound: f nonlinear => biased)
+    bias = []
+    for b in (1, 4, 16):
+        e = shadow_pg_estimates(inst.mdp, inst.policy, inst.gamma, utils, kappa, batch=b, horizon=H,
+                                initial=inst.initial, oracle=None, runs=400, rng=seed + b)
+        ok = e.finite.all(axis=1)
+        true = [u.gradient(x) for u, x in zip(utils, exact.local)]
+        bias.append(max(float(np.abs(e.reward_tilde[i][ok].mean(axis=0) - true[i]).max())
+                        for i in range(inst.mdp.n)) if ok.any() else float("nan"))
+    yield Measurement(measured=0.0, bound=1.0, point={"check": "plug-in bias of r~ (recorded)", "H": H},
+                      extra={"reward_bias_B1_B4_B16": bias})
+
+
+# ============================================================================ Prop. 2(I)
+def _eps1(gamma, H, B, delta0):
+    return math.sqrt((4.0 + 2.0 * gamma ** (2 * H) * B - 16.0 * math.log(delta0)) / ((1.0 - gamma) ** 2 * B))
+
+
+def _cp_lower(k, R, conf=PROP2_CONFIDENCE):
+    return 0.0 if k == 0 else float(stats.beta.ppf(1.0 - conf, k, R - k + 1))
+
+
+def _prop2a_instances(quick, seed):
+    name = "random_khop n=3 kappa=1"
+    inst = envs.random_khop(3, 1, 1.0, 0.3, np.random.default_rng(instance_seed(seed, name)))
+    yield make_instance(inst, "apprenticeship", family=RANDOM_KHOP, seed=seed, name=name + " f=apprenticeship")
+    name = "transient_entropy p=0.1"
+    inst = envs.transient_entropy(0.1, 2, 0.9, np.random.default_rng(instance_seed(seed, name)))
+    yield make_instance(inst, "apprenticeship", family="transient", seed=seed, name=name + " f=apprenticeship")
+
+
+def _prop2a_measure(instance, rng, quick, eps1_scale=1.0):
+    inst, utils = instance.payload["inst"], instance.payload["utilities"]
+    n = inst.mdp.n
+    delta0 = PROP2_DELTA0 / n  # in (0, 1/(2n))
+    prob = problem_of(instance)
+    R = 2000 if quick else 10000
+    seed = _seed(instance, rng, "prop2a")
+    for B, H in ((4, 10), (20, 20)):
+        est = shadow_pg_estimates(inst.mdp, inst.policy, inst.gamma, utils, 0, batch=B, horizon=H,
+                                  initial=inst.initial, oracle=None, runs=R, rng=seed + B)
+        eps1 = _eps1(inst.gamma, H, B, delta0) * eps1_scale
+        for i in range(n):
+            lam_err = np.sqrt(((est.lambda_tilde[i] - prob.local[i][None]) ** 2).sum(axis=(1, 2)))
+            k = int((lam_err > eps1).sum())
+            q = float(np.quantile(lam_err, 1.0 - delta0))
+            L = utils[i].lipschitz(inst.gamma, n_actions=inst.mdp.action_sizes[i])
+            rew_err = np.abs(est.reward_tilde[i] - prob.shadow_rewards[i][None]).max(axis=(1, 2))
+            k_r = int((rew_err > L * eps1).sum())
+            common = {"i": i, "B": B, "H": H}
+            yield Measurement(measured=_cp_lower(k, R), bound=delta0, point={**common, "check": "||lambda~_i - lambda_i||_2 <= eps1"},
+                              extra={"misses": k, "runs": R, "eps1": eps1, "quantile_ratio": q / eps1,
+                                     "trivial_bound": 2.0 / (1.0 - inst.gamma), "seed": seed + B})
+            yield Measurement(measured=_cp_lower(k_r, R), bound=delta0,
+                              point={**common, "check": "||r~_i - r_i||_inf <= L_lambda eps1"},
+                              extra={"misses": k_r, "runs": R, "L_lambda": L,
+                                     "quantile_ratio": float(np.quantile(rew_err, 1.0 - delta0)) / (L * eps1)
+                                     if L > 0 else float("nan")})
+
+
+# ============================================================================ Prop. 2(III), the H term
+def _prop2c_measure(instance, rng, quick, c3_scale=1.0):
+    inst = instance.payload["inst"]
+    mdp = inst.mdp
+    prob = problem_of(instance)
+    mf = measured_mf(prob)
+    n = mdp.n
+    for kappa in (0, 1):
+        ghat = truncated_shadow_gradient(prob, kappa)
+        for H in (1, 3, 10, 30):
+            gH = horizon_expectations(prob, kappa, H).gradient
+            for i in range(n):
+                Ni = len(mdp.kappa_hop(i, kappa))
+                c3 = (inst.gamma ** (2 * H) * Ni ** 2 * M_PSI ** 2 * mf ** 2 / (n ** 2 * (1.0 - inst.gamma) ** 4))
+                yield Measurement(measured=float(np.linalg.norm(gH[i] - ghat[i])), bound=math.sqrt(c3) * c3_scale,
+                                  point={"i": i, "kappa": kappa, "H": H}, extra={"M_f": mf, "N_i": Ni})
+
+
+# ============================================================================ Theorem 1, (41)
+def _thm1_instances(quick, seed):
+    name = "random_khop n=3 kappa=1"
+    inst = envs.random_khop(3, 1, 1.0, 0.3, np.random.default_rng(instance_seed(seed, name)))
+    yield make_instance(inst, "apprenticeship", family=RANDOM_KHOP, seed=seed, name=name + " f=apprenticeship")
+    yield make_instance(inst, "linear", family=RANDOM_KHOP, seed=seed, name=name + " f=linear")
+
+
+def _flat(grads):
+    return np.concatenate([np.asarray(g).ravel() for g in grads])
+
+
+def _thm1_measure(instance, rng, quick, eta=0.5, slack_scale=1.0):
+    inst, utils = instance.payload["inst"], instance.payload["utilities"]
+    mdp, gamma, xi = inst.mdp, inst.gamma, inst.initial
+    pol = inst.policy
+    seed = _seed(instance, rng, "thm1")
+    steps = 8 if quick else 25
+    prob = shadow_problem(mdp, pol, gamma, utils, xi)
+    for t in range(steps):
+        grad = prob.gradient()
+        est = shadow_pg_estimates(mdp, pol, gamma, utils, 1, batch=20, horizon=20, initial=xi, oracle="td",
+                                  runs=1, rng=seed + t)
+        gt = [np.reshape(g[0], np.shape(t)) for g, t in zip(est.gradient, pol.logits)]
+        if not np.all(np.isfinite(_flat(gt))):
+            continue
+        new = pol.with_flat(pol.flat() + eta * _flat(gt))
+        nprob = shadow_problem(mdp, new, gamma, utils, xi)
+        lhs = nprob.value - prob.value
+        gn2 = float(_flat(grad) @ _flat(grad))
+        err2 = float(sum(((np.asarray(a) - np.asarray(b)) ** 2).sum() for a, b in zip(grad, gt)))
+        rhs = eta / 4.0 * gn2 - 3.0 * eta / 4.0 * err2 * slack_scale
+        # curvature of F along the realised step: a lower bound on L_theta
+        d = eta * _flat(gt)
+        dn = float(np.linalg.norm(d))
+        mid = shadow_problem(mdp, pol.with_flat(pol.flat() + 0.5 * d), gamma, utils, xi).value
+        curv = abs(nprob.value - 2.0 * mid + prob.value) / (0.25 * dn ** 2) if dn > 0 else 0.0
+        premise = Assumption("step size: eta <= 1/(4 L_theta) (against the curvature lower bound)",
+                             eta * curv <= 0.25, eta * curv, "<= 0.25",
+                             "eta L-hat, L-hat = |second difference of the exact F along the step| / |step/2|^2 "
+                             "(a lower bound on L_theta: the premise fails where this exceeds 1/4)")
+        yield Measurement(measured=rhs - lhs, bound=0.0, point={"t": t},
+                          extra={"F_t": prob.value, "F_t1": nprob.value, "grad_norm2": gn2, "grad_error2": err2,
+                                 "eta": eta, "eta_L_hat": eta * curv, "seed": seed + t}, assumptions=[premise])
+        pol, prob = new, nprob
+
+
+# ============================================================================ claims
+@claim_factory(
+    horizon_shift=Fault(0, "compares the Monte-Carlo means with the exact expectations at H + shift (a wrong "
+                           "horizon / discount bookkeeping)"),
+    eps1_scale=Fault(1.0, "multiplies eps1(delta0) of Prop. 2(I): a wrong constant"),
+    c3_scale=Fault(1.0, "multiplies sqrt(C_3) of Prop. 2(III): a wrong constant"),
+    slack_scale=Fault(1.0, "multiplies the 3 eta/4 error term of (41): a wrong constant"),
+)
+def make_claims(*, faults):
+    """Build the four claims (faults: :func:`netmarl_verify.verify.with_faults`)."""
+    f = faults
+    common = dict(paper=PAPER, paper_file=PAPER_FILE)
+    return [
+        Claim(id="ying2023.alg1_estimators", source="Alg. 1, eq. (20)-(21), (30)", **common,
+              statement="The empirical occupancy (20) and the gradient estimate (21) with exact truncated Q are "
+                        "unbiased for their H-truncated targets: E[lambda~_i] = lambda_i^(H) = sum_{k<H} gamma^k "
+                        "P(s_i^k, a_i^k) and E[g~_i] = g-hat_i^(H).",
+              latex=r"E[\tilde\lambda_i]=\lambda_i^{(H)},\quad E[\tilde g_i\,|\,\hat Q]=\hat g_i^{(H)}",
+              measure=lambda inst, rng, quick: _estimators_measure(inst, rng, quick, f["horizon_shift"]),
+              instances=_instances,
+              notes=f"measured = max over entries of |mean - exact| / (z se), z the Bonferroni normal quantile at "
+                    f"family-wise level {ESTIMATOR_ALPHA}; bound 1. The plug-in bias of r~ (B = 1, 4, 16) is recorded "
+                    "in extra.reward_bias_B1_B4_B16 (nonzero for nonlinear f; Prop. 2(I) controls it by L_lambda eps1)."),
+        Claim(id="ying2023.prop2a", source="Proposition 2(I), eq. (25), (28)", **common,
+              statement="For every i, with probability 1 - delta0: ||lambda~_i - lambda_i||_2 <= eps1(delta0) = "
+                        "sqrt((4 + 2 gamma^{2H} B - 16 log delta0)/((1-gamma)^2 B)) and ||r~_i - r_i||_inf <= "
+                        "L_lambda eps1(delta0).",
+              latex=r"\Pr\big(\|\tilde\lambda_i-\lambda_i\|_2\le\epsilon_1(\delta_0)\big)\ge1-\delta_0,\ "
+                    r"\epsilon_1=\sqrt{\tfrac{4+2\gamma^{2H}B-16\log\delta_0}{(1-\gamma)^2B}}",
+              measure=lambda inst, rng, quick: _prop2a_measure(inst, rng, quick, f["eps1_scale"]),
+              instances=_prop2a_instances,
+              notes=f"delta0 = {PROP2_DELTA0}/n; measured = one-sided {PROP2_CONFIDENCE} Clopper-Pearson lower limit "
+                    "of the miss rate over R independent batches, bound delta0. extra.quantile_ratio = empirical "
+                    "(1-delta0)-quantile / eps1: how loose eps1 is. Reading of (28) as printed (the guide's algebra)."),
+        Claim(id="ying2023.prop2c", source="Proposition 2(III), eq. (36)", **common,
+              statement="The H-truncation bias of the gradient estimate: ||g-hat_i^(H) - g-hat_i|| <= sqrt(C_3,i), "
+                        "C_3,i = gamma^{2H} |N_i^kappa|^2 M_psi^2 M_f^2/(n^2 (1-gamma)^4).",
+              latex=r"\|\hat g_i^{(H)}-\hat g_i\|\le\sqrt{C_{3,i}},\ C_{3,i}=\frac{\gamma^{2H}|N_i^\kappa|^2M_\psi^2M_f^2}"
+                    r"{n^2(1-\gamma)^4}",
+              measure=lambda inst, rng, quick: _prop2c_measure(inst, rng, quick, f["c3_scale"]),
+              instances=_instances,
+              notes="Exact on both sides (horizon_expectations vs truncated_shadow_gradient); M_psi = sqrt 2, M_f "
+                    "measured at theta. The coverage parts (32), (35) are not yet checked."),
+        Claim(id="ying2023.thm1", source="Theorem 1, per-step inequality (41)", **common,
+              statement="Along Algorithm 1 with eta <= 1/(4 L_theta): F(theta^{t+1}) - F(theta^t) >= (eta/4) "
+                        "||grad F(theta^t)||^2 - (3 eta/4) sum_i ||grad_i F(theta^t) - g~_i^t||^2, for the realised "
+                        "g~ (exact F and grad F).",
+              latex=r"F(\theta^{t+1})-F(\theta^t)\ge\frac\eta4\|\nabla F(\theta^t)\|^2-\frac{3\eta}4\sum_i"
+                    r"\|\nabla_iF(\theta^t)-\tilde g_i^t\|^2",
+              measure=lambda inst, rng, quick: _thm1_measure(inst, rng, quick, slack_scale=f["slack_scale"]),
+              instances=_thm1_instances, atol=THM1_ATOL,
+              notes="measured = RHS - LHS (<= 0 when (41) holds), bound 0, atol 1e-10. TD oracle, B = H = 20, "
+                    "eta = 0.5, kappa = 1. The premise eta <= 1/(4 L_theta) is checked against a lower bound on "
+                    "L_theta (the curvature of the exact F along the realised step): rows where eta L-hat > 1/4 "
+                    "are not applicable. (38), the coverage (43) and Theorem 2's rate are not yet checked."),
+    ]
+
+
+for _claim in make_claims():
+    register(_claim)
