@@ -11,7 +11,8 @@ from _figure_checks import assert_drawn_as_spec, claim_specs
 
 IDS = ("ying2023.occupancy", "ying2023.lemma1", "ying2023.lemma3", "ying2023.assump1", "ying2023.lemma2",
        "ying2023.eq18", "ying2023.prop1", "ying2023.remark2", "ying2023.remark4")
-ALL_IDS = IDS + ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1")
+ALL_IDS = IDS + ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1",
+                 "ying2023.td_oracle", "ying2023.prop2b")
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +129,8 @@ def test_remark4_ratios_stay_below_one(quick_rows):
 
 
 # ---------------------------------------------------------------------------- Algorithm 1 and Prop. 2
-ALG = ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1")
+ALG = ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1", "ying2023.td_oracle",
+       "ying2023.prop2b")
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +148,8 @@ def test_algorithm_claims_hold_on_their_quick_instances(alg_rows, cid):
     ("ying2023.prop2a", {"eps1_scale": 0.01}),
     ("ying2023.prop2c", {"c3_scale": 0.01}),
     ("ying2023.thm1", {"slack_scale": 0.0}),             # (41) without its error term
+    ("ying2023.td_oracle", {"td_reward_scale": 1.1}),    # a wrong target: the error plateaus
+    ("ying2023.prop2b", {"prop2b_scale": 0.01}),
 ])
 def test_algorithm_claims_broken_inputs_are_violated(cid, fault):
     rows = run_claim(with_faults(cid, **fault), quick=True, progress=False)

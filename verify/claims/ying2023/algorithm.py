@@ -235,6 +235,99 @@ def _thm1_measure(instance, rng, quick, eta=0.5, slack_scale=1.0):
         pol, prob = new, nprob
 
 
+# ============================================================================ the TD oracle (23), Assumption 4
+#: TD steps at which the error is measured (quick, full).
+TD_STEPS = ((1000, 4000, 16000), (1000, 4000, 16000, 64000))
+#: The claimed rate of TD along one trajectory ([14, Thm 5], cited in the text): error O(steps^{-1/2}).
+TD_CLAIMED_SLOPE = -0.5
+#: Allowed excess of the fitted slope over the claimed one (a rate check on 3-4 points of a noisy mean).
+TD_SLOPE_TOL = 0.15
+
+
+def _td_instances(quick, seed):
+    name = "random_khop n=2 kappa=0"
+    inst = envs.random_khop(2, 0, 1.0, 0.3, np.random.default_rng(instance_seed(seed, name)), gamma=0.5)
+    yield make_instance(inst, "linear", family=RANDOM_KHOP, seed=seed, name=name + " f=linear")
+    if not quick:
+        name = "random_khop n=3 kappa=1"
+        inst = envs.random_khop(3, 1, 0.5, 0.3, np.random.default_rng(instance_seed(seed, name)), gamma=0.5)
+        yield make_instance(inst, "linear", family=RANDOM_KHOP, seed=seed, name=name + " f=linear")
+
+
+def _td_measure(instance, rng, quick, law="stationary", reward_scale=1.0):
+    from netmarl_verify.solvers.exact import td_fixed_point
+    from netmarl_verify.solvers.sampled import PowerSchedule, td_truncated_q
+    from netmarl_verify.verify import fit_loglog_slope
+
+    inst = instance.payload["inst"]
+    mdp, pol, gamma = inst.mdp, inst.policy, inst.gamma
+    prob = problem_of(instance)
+    rewards = prob.shadow_rewards
+    kappa = 0 if instance.params.get("kappa", 0) == 0 else 1
+    zero = (np.zeros(mdp.n, dtype=np.int64),) * 2
+    steps_grid = TD_STEPS[0 if quick else 1]
+    R = 16
+    seed = _seed(instance, rng, "td")
+    for i in range(mdp.n):
+        star, eq = td_fixed_point(mdp, pol, gamma, reward_scale * rewards[i], i, kappa, law=law, full_output=True)
+        q_hat = prob.truncated_q(i, kappa, zero)
+        sigma = float(eq.pair_law[eq.support].min())
+        # eta^k = h/(k + t0) with h = t0 = 2/(sigma (1 - gamma)): the max-norm rate needs h sigma (1 - gamma) > 1
+        h = 2.0 / (sigma * (1.0 - gamma))
+        errs, eps0 = [], []
+        for steps in steps_grid:
+            tabs = td_truncated_q(mdp, pol, gamma, rewards, kappa, steps=steps, step_size=PowerSchedule(h, 1.0, h),
+                                  runs=R, rng=seed + steps)[i]
+            w = eq.pair_law.reshape(star.shape)
+            errs.append(float(np.mean([(w * np.abs(t - star)).sum() for t in tabs])))
+            eps0.append(float(np.mean([np.abs(t - q_hat).max() for t in tabs])) / float(np.abs(rewards[i]).max()))
+        slope = fit_loglog_slope(np.asarray(steps_grid, float), np.asarray(errs))
+        yield Measurement(measured=float(slope), bound=TD_CLAIMED_SLOPE + TD_SLOPE_TOL,
+                          point={"i": i, "check": "log-log slope of E|Q~ - Q~*|_pi vs steps"},
+                          extra={"errors": errs, "steps": list(steps_grid), "eps0_measured": eps0,
+                                 "aggregation_bias": float(np.abs(star - q_hat).max()), "sigma": sigma, "runs": R,
+                                 "seed": seed, "law": law})
+
+
+# ============================================================================ Prop. 2(II)
+def _prop2b_measure(instance, rng, quick, bound_scale=1.0):
+    inst, utils = instance.payload["inst"], instance.payload["utilities"]
+    n = inst.mdp.n
+    delta0 = PROP2_DELTA0 / n
+    prob = problem_of(instance)
+    mdp = inst.mdp
+    xi = np.asarray(inst.initial).reshape(mdp.state_sizes)
+    xi_i = [xi.sum(axis=tuple(k for k in range(n) if k != i)) for i in range(n)]
+    # M_f of Assumption 2(I): the utilities' closed-form sup of ||grad f_i|| over Lambda (not the value at theta)
+    mf = max(u.grad_bound(inst.gamma, xi_i[i], n_actions=mdp.action_sizes[i]) for i, u in enumerate(utils))
+    R = 300 if quick else 1000
+    B, H, eps0, kappa = 20, 20, 0.05, 1
+    zero = (np.zeros(n, dtype=np.int64),) * 2
+    q_hat = [prob.truncated_q(j, kappa, zero) for j in range(n)]
+    seed = _seed(instance, rng, "prop2b")
+    est = shadow_pg_estimates(inst.mdp, inst.policy, inst.gamma, utils, kappa, batch=B, horizon=H,
+                              initial=inst.initial, oracle="adversarial", eps0=eps0, runs=R, rng=seed)
+    eps1 = _eps1(inst.gamma, H, B, delta0)
+    misses, worst, rbar = 0, 0.0, 0.0
+    for r in range(R):
+        bad = False
+        for i in range(n):
+            L = utils[i].lipschitz(inst.gamma, n_actions=inst.mdp.action_sizes[i])
+            bound = (eps0 * mf + L * eps1 / (1.0 - inst.gamma)) * bound_scale
+            err = float(np.abs(est.q_tables[i][r] - q_hat[i]).max())
+            worst = max(worst, err / bound)
+            rbar = max(rbar, float(np.abs(est.reward_tilde[i][r]).max()))
+            bad |= err > bound
+        misses += bad
+    yield Measurement(measured=_cp_lower(misses, R), bound=n * delta0,
+                      point={"check": "||Q~_i - Q-hat_i||_inf <= eps0 M_f + L eps1/(1-gamma), all i", "B": B, "H": H},
+                      extra={"misses": misses, "runs": R, "eps0": eps0, "worst_ratio": worst,
+                             "max_reward_tilde": rbar, "M_f": mf, "seed": seed},
+                      assumptions=[Assumption("(29)'s premise ||r~_i||_inf <= M_f", rbar <= mf * (1 + 1e-12), rbar,
+                                              f"<= {mf:.6g}", "M_f = the utilities' sup of ||grad f_i||_inf over "
+                                              "Lambda (Assumption 2(I)); r~ is evaluated at lambda~, outside Lambda")])
+
+
 # ============================================================================ claims
 @claim_factory(
     horizon_shift=Fault(0, "compares the Monte-Carlo means with the exact expectations at H + shift (a wrong "
@@ -242,6 +335,11 @@ def _thm1_measure(instance, rng, quick, eta=0.5, slack_scale=1.0):
     eps1_scale=Fault(1.0, "multiplies eps1(delta0) of Prop. 2(I): a wrong constant"),
     c3_scale=Fault(1.0, "multiplies sqrt(C_3) of Prop. 2(III): a wrong constant"),
     slack_scale=Fault(1.0, "multiplies the 3 eta/4 error term of (41): a wrong constant"),
+    td_law=Fault("stationary", "the pair law of the TD fixed point ('discounted': the wrong limit for (23) along "
+                               "one trajectory; close to the right one on small instances)"),
+    td_reward_scale=Fault(1.0, "multiplies the reward of the TD fixed point the iterates are compared with (a wrong "
+                               "target: the error plateaus)"),
+    prop2b_scale=Fault(1.0, "multiplies Prop. 2(II)'s bound: a wrong constant"),
 )
 def make_claims(*, faults):
     """Build the four claims (faults: :func:`netmarl_verify.verify.with_faults`)."""
@@ -290,6 +388,29 @@ def make_claims(*, faults):
                     "eta = 0.5, kappa = 1. The premise eta <= 1/(4 L_theta) is checked against a lower bound on "
                     "L_theta (the curvature of the exact F along the realised step): rows where eta L-hat > 1/4 "
                     "are not applicable. (38), the coverage (43) and Theorem 2's rate are not yet checked."),
+        Claim(id="ying2023.td_oracle", source="Assumption 4, eq. (23)-(24) ([14, Thm 5] as cited)", **common,
+              statement="The TD oracle (23) along one trajectory converges to the aggregated fixed point "
+                        "Q~*(z) = E_mu[r + gamma Q~*(z') | z] (mu the stationary pair law) at the rate "
+                        "O(steps^{-1/2}) the text cites; its distance to the truncated Q-hat of (14) (the measured "
+                        "eps0 of (24)) does not vanish (aggregation bias).",
+              latex=r"E\|	ilde Q_k-	ilde Q^*\|_{\mu}=O(k^{-1/2}),\quad	ilde Q^*(z)=E_\mu[r_i+\gamma	ilde Q^*(z')|z]",
+              measure=lambda inst, rng, quick: _td_measure(inst, rng, quick, f["td_law"], f["td_reward_scale"]),
+              instances=_td_instances,
+              notes=f"Rate check: measured = fitted log-log slope of the mean pi-weighted error over R = 16 runs, "
+                    f"bound = {TD_CLAIMED_SLOPE} + {TD_SLOPE_TOL}. Step h/(k + h) with h = 2/(sigma (1-gamma)), "
+                    "sigma the smallest pair probability (the max-norm rate needs h sigma (1-gamma) > 1). "
+                    "extra.eps0_measured is ||Q~ - Q-hat||_inf/||r||_inf, extra.aggregation_bias ||Q~* - Q-hat||."),
+        Claim(id="ying2023.prop2b", source="Proposition 2(II), eq. (26), (29)", **common,
+              statement="With an eps0-accurate oracle (Assumption 4), w.p. 1 - n delta0: ||Q~_i - Q-hat_i||_inf <= "
+                        "eps0 M_f + L_lambda eps1(delta0)/(1-gamma) for all i; checked with the adversarial oracle "
+                        "Q~ = Q-hat_{r~} + eps0 ||r~||_inf (worst sign pattern) over R batches.",
+              latex=r"\|	ilde Q_i-\hat Q_i\|_\infty\le\epsilon_0M_f+rac{L_\lambda\epsilon_1(\delta_0)}{1-\gamma}",
+              measure=lambda inst, rng, quick: _prop2b_measure(inst, rng, quick, f["prop2b_scale"]),
+              instances=_prop2a_instances,
+              notes="measured = Clopper-Pearson lower limit of the joint miss rate, bound n delta0; extra.worst_ratio "
+                    "= the largest ||Q~ - Q-hat||/bound seen. M_f is Assumption 2(I)'s sup over Lambda (closed form per "
+                    "utility); the premise of (29), ||r~||_inf <= M_f at the realised lambda~ (not in Lambda: mass "
+                    "(1-gamma^H)/(1-gamma), zero entries), is an assumption row."),
     ]
 
 
