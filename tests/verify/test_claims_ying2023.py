@@ -12,7 +12,7 @@ from _figure_checks import assert_drawn_as_spec, claim_specs
 IDS = ("ying2023.occupancy", "ying2023.lemma1", "ying2023.lemma3", "ying2023.assump1", "ying2023.lemma2",
        "ying2023.eq18", "ying2023.prop1", "ying2023.remark2", "ying2023.remark4")
 ALL_IDS = IDS + ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1",
-                 "ying2023.td_oracle", "ying2023.prop2b")
+                 "ying2023.thm2", "ying2023.td_oracle", "ying2023.prop2b")
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +129,8 @@ def test_remark4_ratios_stay_below_one(quick_rows):
 
 
 # ---------------------------------------------------------------------------- Algorithm 1 and Prop. 2
-ALG = ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1", "ying2023.td_oracle",
-       "ying2023.prop2b")
+ALG = ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1", "ying2023.thm2",
+       "ying2023.td_oracle", "ying2023.prop2b")
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +148,7 @@ def test_algorithm_claims_hold_on_their_quick_instances(alg_rows, cid):
     ("ying2023.prop2a", {"eps1_scale": 0.01}),
     ("ying2023.prop2c", {"c3_scale": 0.01}),
     ("ying2023.thm1", {"slack_scale": 0.0}),             # (41) without its error term
+    ("ying2023.thm2", {"thm2_slope_tol": -0.5}),         # a claimed rate samples^-1: wrong exponent
     ("ying2023.td_oracle", {"td_reward_scale": 1.1}),    # a wrong target: the error plateaus
     ("ying2023.prop2b", {"prop2b_scale": 0.01}),
 ])
@@ -159,3 +160,10 @@ def test_algorithm_claims_broken_inputs_are_violated(cid, fault):
 def test_algorithm_reruns_are_bit_identical(alg_rows):
     again = run_claim(get_claim("ying2023.alg1_estimators"), quick=True, seed=0, progress=False)
     assert [r.measured for r in again] == [r.measured for r in alg_rows["ying2023.alg1_estimators"]]
+
+
+def test_thm1_final_inequality_row(alg_rows):
+    final = [r for r in alg_rows["ying2023.thm1"] if r.point.get("check") == "(38) final"]
+    assert len(final) == 2 and all(r.verdict == "holds" for r in final)
+    # Delta(delta0) is huge (vacuous); the telescoped ascent term alone already bounds the left side
+    assert all(r.extra["vacuous_delta"] and r.extra["ratio_without_delta"] <= 1.0 for r in final)

@@ -27,7 +27,10 @@ r"""ying2023: Algorithm 1's estimators, Proposition 2 (I) and (III), Theorem 1's
                      bound 0 (``atol`` for rounding). The proof needs :math:`\eta \le 1/(4L_\theta)`; a lower bound
                      :math:`\hat L_\theta` on the smoothness (largest |curvature| of F along the realised steps,
                      from exact F by a second difference) is recorded and the row is "not applicable" when
-                     :math:`\eta > 1/(4\hat L_\theta)` (the premise provably fails there).
+                     :math:`\eta > 1/(4\hat L_\theta)` (the premise provably fails there). And the final
+                     inequality (38), :math:`\frac{\sum_t\eta\|\nabla F(\theta^t)\|^2}{\sum_t\eta} \le
+                     \frac{4(F(\theta^T) - F(\theta^0))}{\sum_t\eta} + 3\Delta(\delta_0)`, with the explicit
+                     :math:`\Delta(\delta_0) = 2\sum_i[(c_0\phi_0^\kappa M_\psi/(1-\gamma))^2 + \epsilon_{2,i}^2]`.
 
 Not yet: Prop. 2(II) and (III)'s coverage, the TD oracle's rate (Assumption 4), Theorem 1's (38) and
 Theorem 2's rate.
@@ -200,7 +203,7 @@ def _flat(grads):
     return np.concatenate([np.asarray(g).ravel() for g in grads])
 
 
-def _thm1_measure(instance, rng, quick, eta=0.5, slack_scale=1.0):
+def _thm1_measure(instance, rng, quick, eta=0.5, slack_scale=1.0, delta_scale=1.0):
     inst, utils = instance.payload["inst"], instance.payload["utilities"]
     mdp, gamma, xi = inst.mdp, inst.gamma, inst.initial
     pol = inst.policy
@@ -233,6 +236,107 @@ def _thm1_measure(instance, rng, quick, eta=0.5, slack_scale=1.0):
                           extra={"F_t": prob.value, "F_t1": nprob.value, "grad_norm2": gn2, "grad_error2": err2,
                                  "eta": eta, "eta_L_hat": eta * curv, "seed": seed + t}, assumptions=[premise])
         pol, prob = new, nprob
+    yield from _thm1_final_measure(instance, rng, quick, delta_scale)
+
+
+# ============================================================================ Theorem 1, (38)
+#: delta of Theorem 1 (delta0 = delta/(2nT)).
+THM1_DELTA = 0.1
+
+
+def _delta_bound(instance, prob, kappa, T, B, H, eps0, mf):
+    """Delta(delta0) of (43) with every constant explicit (guide §2), and its parts."""
+    from ._common import bound_lemma2
+
+    inst, utils = instance.payload["inst"], instance.payload["utilities"]
+    mdp, g = inst.mdp, inst.gamma
+    n = mdp.n
+    delta0 = THM1_DELTA / (2 * n * T)
+    c0phi, _ = bound_lemma2(instance, mf, kappa)
+    eps1 = _eps1(g, H, B, delta0)
+    total = 0.0
+    for i in range(n):
+        Ni = len(mdp.kappa_hop(i, kappa))
+        L = utils[i].lipschitz(g, n_actions=mdp.action_sizes[i])
+        pre = Ni ** 2 * M_PSI ** 2 / n ** 2
+        c1 = pre / (1 - g) ** 2 * (eps0 * mf + L * eps1 / (1 - g)) ** 2
+        c2 = (2 - 8 * math.log(delta0)) * pre * mf ** 2 / ((1 - g) ** 4 * B)
+        c3 = g ** (2 * H) * pre * mf ** 2 / (1 - g) ** 4
+        total += (c0phi * M_PSI / (1 - g)) ** 2 + 3 * (c1 + c2 + c3)
+    return 2 * total, {"delta0": delta0, "eps1": eps1, "c0_phi0_kappa": c0phi}
+
+
+def _thm1_final_measure(instance, rng, quick, delta_scale=1.0):
+    from netmarl_verify.solvers.sampled import run_shadow_pg
+
+    inst, utils = instance.payload["inst"], instance.payload["utilities"]
+    T = 20 if quick else 60
+    B, H, eta, kappa = 20, 20, 0.5, 1
+    seed = _seed(instance, rng, "thm1-38")
+    res = run_shadow_pg(inst, utils, kappa, T=T, B=B, H=H, eta_theta=eta, oracle="exact", rng=seed,
+                        checkpoints=range(T + 1), exact_metrics=("F", "grad_norm2"))
+    tr = res.trace.sort_values("iteration")
+    gn2 = tr["grad_norm2"].to_numpy()[:T]
+    F = tr["F"].to_numpy()
+    lhs = float(gn2.mean())  # constant eta: sum eta ||grad||^2 / sum eta
+    prob = problem_of(instance)
+    mf = max(u.grad_bound(inst.gamma, _xi_marginal(inst, i), n_actions=inst.mdp.action_sizes[i])
+             for i, u in enumerate(utils))
+    delta, parts = _delta_bound(instance, prob, kappa, T, B, H, 0.0, mf)
+    rhs = 4.0 * (F[T] - F[0]) / (eta * T) + 3.0 * delta * delta_scale
+    yield Measurement(measured=lhs, bound=rhs, point={"check": "(38) final", "T": T},
+                      extra={"F_0": float(F[0]), "F_T": float(F[T]), "Delta": delta, "M_f": mf, **parts,
+                             "first_term": 4.0 * (F[T] - F[0]) / (eta * T), "seed": seed, "oracle": "exact",
+                             "ratio_without_delta": lhs / (4.0 * (F[T] - F[0]) / (eta * T)) if F[T] > F[0] else float("nan"),
+                             "vacuous_delta": bool(3.0 * delta >= 1.0)})
+
+
+def _xi_marginal(inst, i):
+    xi = np.asarray(inst.initial).reshape(inst.mdp.state_sizes)
+    return xi.sum(axis=tuple(k for k in range(inst.mdp.n) if k != i))
+
+
+# ============================================================================ Theorem 2 (rate)
+#: Target accuracies eps of Theorem 2's recipe (quick, full).
+THM2_EPS = ((0.2, 0.1, 0.05), (0.2, 0.1, 0.05, 0.025))
+#: Claimed slope of the squared gradient norm against total samples: eps with O~(eps^-2) samples.
+THM2_CLAIMED_SLOPE = -0.5
+#: Allowed excess of the fitted slope over the claimed one.
+THM2_SLOPE_TOL = 0.2
+
+
+def _thm2_instances(quick, seed):
+    name = "random_khop n=2 kappa=1"
+    inst = envs.random_khop(2, 1, 1.0, 0.3, np.random.default_rng(instance_seed(seed, name)), gamma=0.7)
+    yield make_instance(inst, "apprenticeship", family=RANDOM_KHOP, seed=seed, name=name + " f=apprenticeship")
+
+
+def _thm2_measure(instance, rng, quick, slope_tol=THM2_SLOPE_TOL):
+    """Theorem 2's recipe with fixed multipliers: T = 4/eps, B = log(1/delta0)/eps, H = log(1/eps)/(2 log(1/gamma)),
+    eta constant; the final average of ||grad F(theta^t)||^2 against total samples T B H (R runs)."""
+    from netmarl_verify.solvers.sampled import run_shadow_pg
+    from netmarl_verify.verify import fit_loglog_slope
+
+    inst, utils = instance.payload["inst"], instance.payload["utilities"]
+    g, n = inst.gamma, inst.mdp.n
+    kappa = int(inst.mdp.distances.max())  # kappa = diameter: no truncation plateau, the rate alone
+    seed = _seed(instance, rng, "thm2")
+    samples, values = [], []
+    for k, eps in enumerate(THM2_EPS[0 if quick else 1]):
+        T = int(math.ceil(4.0 / eps))
+        delta0 = THM1_DELTA / (2 * n * T)
+        B = int(math.ceil(math.log(1.0 / delta0) / eps))
+        H = max(1, int(math.ceil(math.log(1.0 / eps) / (2.0 * math.log(1.0 / g)))))
+        res = run_shadow_pg(inst, utils, kappa, T=T, B=B, H=H, eta_theta=0.5, oracle="td", runs=4, rng=seed + k,
+                            checkpoints=range(T + 1), exact_metrics=("grad_norm2",))
+        tr = res.trace[res.trace["iteration"] < T]
+        values.append(float(tr["grad_norm2"].mean()))
+        samples.append(float(T * B * H))
+    slope = fit_loglog_slope(np.asarray(samples), np.asarray(values))
+    yield Measurement(measured=float(slope), bound=THM2_CLAIMED_SLOPE + slope_tol,
+                      point={"check": "slope of (1/T) sum ||grad F||^2 vs total samples"},
+                      extra={"samples": samples, "avg_grad_norm2": values, "eps": list(THM2_EPS[0 if quick else 1]),
+                             "kappa": kappa, "seed": seed})
 
 
 # ============================================================================ the TD oracle (23), Assumption 4
@@ -335,6 +439,9 @@ def _prop2b_measure(instance, rng, quick, bound_scale=1.0):
     eps1_scale=Fault(1.0, "multiplies eps1(delta0) of Prop. 2(I): a wrong constant"),
     c3_scale=Fault(1.0, "multiplies sqrt(C_3) of Prop. 2(III): a wrong constant"),
     slack_scale=Fault(1.0, "multiplies the 3 eta/4 error term of (41): a wrong constant"),
+    thm2_slope_tol=Fault(THM2_SLOPE_TOL, "the allowed excess of Theorem 2's fitted slope (negative: a claimed rate "
+                                         "faster than samples^-1/2, a wrong exponent)"),
+    delta_scale=Fault(1.0, "multiplies Delta(delta0) in Theorem 1's (38): a wrong constant"),
     td_law=Fault("stationary", "the pair law of the TD fixed point ('discounted': the wrong limit for (23) along "
                                "one trajectory; close to the right one on small instances)"),
     td_reward_scale=Fault(1.0, "multiplies the reward of the TD fixed point the iterates are compared with (a wrong "
@@ -382,12 +489,28 @@ def make_claims(*, faults):
                         "g~ (exact F and grad F).",
               latex=r"F(\theta^{t+1})-F(\theta^t)\ge\frac\eta4\|\nabla F(\theta^t)\|^2-\frac{3\eta}4\sum_i"
                     r"\|\nabla_iF(\theta^t)-\tilde g_i^t\|^2",
-              measure=lambda inst, rng, quick: _thm1_measure(inst, rng, quick, slack_scale=f["slack_scale"]),
+              measure=lambda inst, rng, quick: _thm1_measure(inst, rng, quick, slack_scale=f["slack_scale"],
+                                                             delta_scale=f["delta_scale"]),
               instances=_thm1_instances, atol=THM1_ATOL,
               notes="measured = RHS - LHS (<= 0 when (41) holds), bound 0, atol 1e-10. TD oracle, B = H = 20, "
                     "eta = 0.5, kappa = 1. The premise eta <= 1/(4 L_theta) is checked against a lower bound on "
                     "L_theta (the curvature of the exact F along the realised step): rows where eta L-hat > 1/4 "
-                    "are not applicable. (38), the coverage (43) and Theorem 2's rate are not yet checked."),
+                    "are not applicable. One more row per instance: the final inequality (38) along a T-step run "
+                    "with the exact oracle (eps0 = 0), Delta(delta0) with every constant explicit (guide §2), "
+                    "delta = 0.1, delta0 = delta/(2nT). The coverage (43) is not yet checked."),
+        Claim(id="ying2023.thm2", source="Theorem 2, eq. (46) (rate check)", **common,
+              statement="With T = O(1/eps), B = O(log(1/delta0)/eps), H = O(log(1/eps)), a constant step and an "
+                        "O(1/eps0^2) oracle, (1/T) sum_t ||grad F(theta^t)||^2 = O(eps + n phi0^{2 kappa}) with "
+                        "O~(eps^-2) samples: the squared gradient norm falls like samples^{-1/2}.",
+              latex=r"\frac1T\sum_t\|\nabla F(\theta^t)\|^2=O(\epsilon+n\phi_0^{2\kappa}),\ "
+                    r"\text{samples}=\tilde O(\epsilon^{-2})",
+              measure=lambda inst, rng, quick: _thm2_measure(inst, rng, quick, f["thm2_slope_tol"]),
+              instances=_thm2_instances,
+              notes=f"Rate check (constants unspecified): the recipe with fixed multipliers T = 4/eps, B = "
+                    f"log(1/delta0)/eps, H = log(1/eps)/(2 log(1/gamma)), eta = 0.5, TD oracle, kappa = the diameter "
+                    f"(no truncation plateau), 4 runs; measured = fitted log-log slope of the average squared "
+                    f"gradient norm against total samples T B H, bound {THM2_CLAIMED_SLOPE} + {THM2_SLOPE_TOL}. "
+                    "Squared norm = the paper's eps-stationarity."),
         Claim(id="ying2023.td_oracle", source="Assumption 4, eq. (23)-(24) ([14, Thm 5] as cited)", **common,
               statement="The TD oracle (23) along one trajectory converges to the aggregated fixed point "
                         "Q~*(z) = E_mu[r + gamma Q~*(z') | z] (mu the stationary pair law) at the rate "
