@@ -12,7 +12,7 @@ from _figure_checks import assert_drawn_as_spec, claim_specs
 IDS = ("ying2023.occupancy", "ying2023.lemma1", "ying2023.lemma3", "ying2023.assump1", "ying2023.lemma2",
        "ying2023.eq18", "ying2023.prop1", "ying2023.remark2", "ying2023.remark4")
 ALL_IDS = IDS + ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1",
-                 "ying2023.thm2", "ying2023.td_oracle", "ying2023.prop2b")
+                 "ying2023.thm2", "ying2023.td_oracle", "ying2023.prop2b", "ying2023.e2")
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +167,15 @@ def test_thm1_final_inequality_row(alg_rows):
     assert len(final) == 2 and all(r.verdict == "holds" for r in final)
     # Delta(delta0) is huge (vacuous); the telescoped ascent term alone already bounds the left side
     assert all(r.extra["vacuous_delta"] and r.extra["ratio_without_delta"] <= 1.0 for r in final)
+
+
+def test_e2_reproduction_holds_and_a_scaled_F_is_violated():
+    rows = run_claim(get_claim("ying2023.e2"), quick=True, seed=0, progress=False)
+    assert rows and _verdicts(rows) == {"holds"}
+    assert {r.point["kappa"] for r in rows} == {0, 1, 2} and {r.point["oracle"] for r in rows} == {"exact", "td"}
+    specs, frame = claim_specs(get_claim("ying2023.e2"), rows)
+    assert len(specs) == 2
+    for spec in specs:
+        assert_drawn_as_spec(spec, frame)
+    broken = run_claim(with_faults("ying2023.e2", value_scale=1.5), quick=True, progress=False)
+    assert "violated" in _verdicts(broken)

@@ -11,15 +11,18 @@ Claims, by module (registered at import, in this order):
   policy gradient against the optimum over all of Λ, the truncated global-state policies;
 - :mod:`.algorithm` — ``ying2023.alg1_estimators``, ``ying2023.prop2a``, ``ying2023.prop2c``,
   ``ying2023.thm1``: Algorithm 1's estimators against exact expectations, Prop. 2(I) coverage,
-  Prop. 2(III)'s H-truncation term, Theorem 1's per-step inequality (41).
+  Prop. 2(III)'s H-truncation term, Theorem 1's per-step inequality (41) and (38), Theorem 2's rate,
+  the TD oracle, Prop. 2(II);
+- :mod:`.experiments` — ``ying2023.e2``: the toolkit's reproduction E2 (the paper has none), Algorithm 1's
+  exact learning curves against the optimum over Λ.
 
 Conventions and readings (the implementation guide ``shared/claims/ying2023.md``): TV = ½ℓ1; λ
 and λ_i unnormalised, d normalised; ξ on global states; one κ for the policy and the truncation
 read two ways (R1/R2, :mod:`.decay`); (15)'s :math:`\hat Q_i` read :math:`\hat Q_j`. Not yet
-implemented (issue 11 stays open): Prop. 2(II) and (III)'s coverage, the TD oracle's rate,
-Theorem 1's (38) and coverage (43), Theorem 2, Remark 3.
+implemented (issue 11 stays open): Prop. 2(III)'s and (43)'s coverage, Remark 3, the reproductions
+E1, E3-E5.
 """
 
-from . import occupancy, decay, optimality, algorithm  # noqa: F401  (registration order = row order)
+from . import occupancy, decay, optimality, algorithm, experiments  # noqa: F401  (registration order = row order)
 
-__all__ = ["occupancy", "decay", "optimality", "algorithm"]
+__all__ = ["occupancy", "decay", "optimality", "algorithm", "experiments"]
