@@ -133,6 +133,18 @@ from ._gradient import finite_difference_gradient, objective, policy_gradient
 from ._interaction import InteractionRho, agent_marginals, interaction_matrix, interaction_rho, row_sums
 from ._marginal_tv import marginal_tv_sup
 from ._markov import ChainStructure, chain_structure
+from ._mean_field import (
+    LOCAL_Q_WEIGHTS,
+    MeanFieldEvaluation,
+    agreement_horizon,
+    decay_profile_lifted,
+    energy_gradient,
+    energy_objective,
+    evaluate_lifted,
+    lemma42_bounds,
+    local_q,
+    localized_gradient,
+)
 from ._model import as_model
 from ._occupancy import discounted_occupancy, discounted_visitation
 from ._operator import PolicyOperator, RestartOperator
@@ -233,6 +245,17 @@ __all__ = [
     "HorizonExpectations",
     "td_fixed_point",
     "TDFixedPoint",
+    # gu2021: the lifted mean-field MDP
+    "MeanFieldEvaluation",
+    "evaluate_lifted",
+    "decay_profile_lifted",
+    "agreement_horizon",
+    "local_q",
+    "energy_objective",
+    "energy_gradient",
+    "localized_gradient",
+    "lemma42_bounds",
+    "LOCAL_Q_WEIGHTS",
     # interaction, decay and truncation
     "interaction_matrix",
     "interaction_rho",
