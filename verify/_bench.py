@@ -9,7 +9,8 @@ seed 0), time
   1. :func:`netmarl_verify.solvers.exact.evaluate_policy` (P_pi, stationary distribution, all biases h_i),
   2. every local Q_i at 1,000 random global state-action pairs,
   3. the exact policy gradient (qu2020 Lemma 1),
-end to end, per backend (goals: n = 12 under 5 s on 2 cores; issue 10: the matrix-free backend at
+end to end, per backend, with the largest certified residual and the largest forward-error
+estimate (``PolicyEvaluation.forward_errors``) of the solves (goals: n = 12 under 5 s on 2 cores; issue 10: the matrix-free backend at
 least 30x faster than dense at n = 12 in the same run, n = 20 under 20 s, n = 22 under 2 minutes with
 peak memory under 8 GiB). Without ``--backends`` each size runs the backends that can run it: dense
 and sparse below n = 12, dense, sparse and matrix-free at n = 12 (the ratio row), matrix-free only
@@ -106,6 +107,8 @@ def run_exact_case(n, backend, threads, seed=0, n_pairs=1000):
         "gradient_s": t3 - t2,
         "total_s": t3 - t0,
         "max_residual": max(ev.residuals.values()),
+        # the largest forward-error estimate of the solves (solvers.exact._backends / _krylov)
+        "max_forward_error": max(ev.forward_errors.values()) if ev.forward_errors else float("nan"),
         "checksum": float(Q.sum() + sum(g.sum() for g in grad)),
         "auto_backend": auto,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -278,7 +281,7 @@ def _run_in_subprocess(n, backend, threads, seed, timeout, case="exact"):
 
 def _format(rows):
     head = f"{'case':<6} {'n':>3} {'backend':<11} {'|S|':>8} {'|A|':>10} {'evaluate':>9} {'Q(1000)':>8} " \
-           f"{'grad':>7} {'total s':>8} {'peak MiB':>9} {'residual':>9}  goal"
+           f"{'grad':>7} {'total s':>8} {'peak MiB':>9} {'residual':>9} {'fwd err':>9}  goal"
     lines = [head, "-" * len(head)]
     for r in rows:
         if r["case"] != "exact" and "error" not in r:
@@ -296,7 +299,7 @@ def _format(rows):
         lines.append(
             f"{r['case']:<6} {r['n']:>3} {r['backend']:<11} {r['states']:>8} {r['joint_actions']:>10} "
             f"{r['evaluate_s']:>9.3f} {r['q_all_agents_s']:>8.3f} {r['gradient_s']:>7.3f} {r['total_s']:>8.3f} "
-            f"{r['peak_rss_mib']:>9.0f} {r['max_residual']:>9.1e}  {gtxt}"
+            f"{r['peak_rss_mib']:>9.0f} {r['max_residual']:>9.1e} {r.get('max_forward_error', float('nan')):>9.1e}  {gtxt}"
         )
     lines += _ratio_lines(rows)
     other = [r for r in rows if r["case"] != "exact" and "error" not in r]
@@ -443,7 +446,9 @@ def main(argv=None):
         print(f"netmarl-verify bench  (qu2020 line instances, |S_i|=2, |A_i|=3, seed {args.seed}; "
               f"{args.threads} BLAS threads on {os.cpu_count()} cores; python {meta['python']})")
         print("times in seconds; Q(1000) = every local Q_i at 1,000 random pairs; peak = child max RSS;\n"
-              "residual = largest certified residual of the solves; the time goal applies to the backend that "
+              "residual = largest certified residual of the solves; fwd err = largest forward-error estimate "
+              "(relative; rigorous for discounted solves, an estimate for the average-reward ones);\n"
+              "the time goal applies to the backend that "
               "backend='auto' picks")
         print(_format(rows))
     failed = [r for r in rows if "error" in r]

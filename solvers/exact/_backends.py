@@ -23,7 +23,9 @@ Backends
     :meth:`~._operator.PolicyOperator.matvec` / ``rmatvec``, never building :math:`P_\pi`.
     Its matrix methods (``transition_matrix``, ``factor``) refuse with
     :class:`NotImplementedError`; the single-recurrent-class guard uses the positivity of the
-    local factors, else the support graph when it fits (see :mod:`._krylov`).
+    local factors, else the support graph when it fits (see :mod:`._krylov`). It records the
+    forward-error certificates under the same names (rigorous for the discounted systems,
+    heuristic for the average-reward ones: :mod:`._krylov`, "Forward-error certificates").
 
 Residual certificate
 --------------------
@@ -103,6 +105,7 @@ __all__ = [
     "certify_residual",
     "forward_error_estimate",
     "certify_forward_error",
+    "record_forward_error",
     "LinearBackend",
     "Factorization",
     "DenseLU",
@@ -217,16 +220,30 @@ def certify_forward_error(name, factorization, trans, resid, x_norm, forward_err
         raise ValueError(f"on_ill_conditioned must be one of {ILL_CONDITIONED_MODES}, got {on_ill_conditioned!r}")
     inv_norm, a_norm = factorization.inverse_norm(trans), factorization.matrix_norm(trans)
     fe = forward_error_estimate(inv_norm, a_norm, resid, x_norm, scale)
+    with np.errstate(all="ignore"):
+        detail = f"condition number {a_norm * inv_norm:.3e}, residual {float(resid):.1e}"
+    return record_forward_error(name, fe, forward_errors, detail=detail, tol=tol,
+                                on_ill_conditioned=on_ill_conditioned, stacklevel=4)
+
+
+def record_forward_error(name, fe, forward_errors=None, *, detail, tol=FORWARD_ERROR_TOL,
+                         on_ill_conditioned="raise", stacklevel=3):
+    """Record a forward-error estimate ``fe`` under ``name``; above ``tol`` raise
+    :class:`IllConditionedError` (or warn with ``on_ill_conditioned="warn"``). ``detail`` (the
+    condition number and residual behind the estimate) goes into the message. Shared by the direct
+    backends (:func:`certify_forward_error`) and the matrix-free backend (:mod:`._krylov`)."""
+    if on_ill_conditioned not in ILL_CONDITIONED_MODES:
+        raise ValueError(f"on_ill_conditioned must be one of {ILL_CONDITIONED_MODES}, got {on_ill_conditioned!r}")
+    fe = float(fe) if np.isfinite(fe) else float("inf")
     if forward_errors is not None:
         forward_errors[name] = fe
     if fe > tol:
-        msg = (f"{name}: forward-error estimate {fe:.3e} exceeds {tol:g} (condition number "
-               f"{a_norm * inv_norm:.3e}, residual {float(resid):.1e}); the residual is small but the "
-               "system is too ill-conditioned for the answer to be trusted (nearly reducible chain, "
+        msg = (f"{name}: forward-error estimate {fe:.3e} exceeds {tol:g} ({detail}); the residual is small "
+               "but the system is too ill-conditioned for the answer to be trusted (nearly reducible chain, "
                "or a discount too close to 1?)")
         if on_ill_conditioned == "raise":
             raise IllConditionedError(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+        warnings.warn(msg, RuntimeWarning, stacklevel=stacklevel)
     return fe
 
 
@@ -472,8 +489,10 @@ def get_backend(backend):
 #: n = 12 (4,096) 4.74 vs 0.18, n = 13 (8,192) 18.1 vs 0.16.
 #: Matrix-free is faster from about 256 states on, but the threshold stays at 4,096 (n = 12
 #: dense, n = 13 matrix-free): below it the direct backends keep every existing default-backend
-#: number bit for bit (the golden master changes at 512: ``qu2020.appA2`` rows) and they record
-#: the forward-error certificates, which the matrix-free backend does not. (Before issue 10's
+#: number bit for bit (the golden master changes at 512: ``qu2020.appA2`` rows) and their
+#: forward-error certificates are the sharper ones (max-norm condition estimates of the factored
+#: system; the matrix-free backend's average-reward estimates go through 2-norms, see
+#: :mod:`._krylov`). (Before issue 10's
 #: speed work the threshold was 8,192, so n = 13 ran dense in 18 s.)
 MATRIX_FREE_MIN_STATES = 4096
 

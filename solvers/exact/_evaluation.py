@@ -71,7 +71,8 @@ class PolicyEvaluation:
     forward_errors : dict
         Relative forward-error estimate :math:`\kappa_\infty(\rho + \epsilon_{\mathrm{mach}})` of
         every solve (keys ``"stationary"``, ``"poisson"``, ``"discounted"``, ``"visitation"``; see
-        :mod:`._backends`). Empty on the matrix-free backend.
+        :mod:`._backends`; on the matrix-free backend the estimates of :mod:`._krylov`, where the
+        discounted ones are rigorous bounds and ``"visitation"`` is a relative 1-norm error).
     custom_rewards : bool
         True when ``rewards=`` replaced the model's expected rewards (Q at pairs is then
         undefined; :meth:`require_model_rewards`).
@@ -217,9 +218,8 @@ class PolicyEvaluation:
         """
         if self.gamma is None:
             raise ValueError("the discounted visitation needs a discounted evaluation (gamma in [0, 1))")
-        if hasattr(self._solver, "factorization"):  # the direct solvers also certify the forward error
-            return self._solver.visitation(initial, self.residuals, self.forward_errors)
-        return self._solver.visitation(initial, self.residuals)
+        # every solver (direct and matrix-free) also certifies the forward error
+        return self._solver.visitation(initial, self.residuals, self.forward_errors)
 
     def require_model_rewards(self, what="Q at state-action pairs"):
         """Check that the rewards are the model's own, for chaining.
@@ -401,7 +401,7 @@ def evaluate_policy(mdp=None, policy=None, gamma=None, *, operator=None, rewards
 def _evaluate(model, linalg, gamma, rewards, periodic, on_ill_conditioned="raise"):
     """The solve behind :func:`evaluate_policy` (and behind a miss of :func:`_shared_evaluation`)."""
     if getattr(linalg, "matrix_free", False):
-        return _evaluate_matrix_free(model, linalg, gamma, rewards, periodic)
+        return _evaluate_matrix_free(model, linalg, gamma, rewards, periodic, on_ill_conditioned)
     P = linalg.transition_matrix(model)
     r, custom = _policy_rewards(model, rewards)
     residuals, fwd = {}, {}
@@ -464,7 +464,7 @@ def _shared_evaluation(mdp, policy, gamma, backend="auto", periodic="raise"):
     return ev
 
 
-def _evaluate_matrix_free(model, linalg, gamma, rewards, periodic):
+def _evaluate_matrix_free(model, linalg, gamma, rewards, periodic, on_ill_conditioned="raise"):
     """:func:`evaluate_policy` on the matrix-free backend (:mod:`._krylov`): no |S| x |S| object."""
     from ._krylov import KrylovAverageReward, KrylovDiscounted, certified_structure, policy_rewards
 
@@ -473,21 +473,22 @@ def _evaluate_matrix_free(model, linalg, gamma, rewards, periodic):
         r, custom = policy_rewards(model), False
     else:
         r, custom = _policy_rewards(model, rewards)
-    residuals = {}
+    residuals, fwd = {}, {}
     if gamma is None:
         structure = certified_structure(model, prod)
         raise_if_not_unichain(structure, model.describe_state)
-        solver = KrylovAverageReward(prod)
-        d = solver.stationary(residuals)
-        J, h = solver.bias(r, d, residuals)
+        solver = KrylovAverageReward(prod, on_ill_conditioned=on_ill_conditioned)
+        d = solver.stationary(residuals, fwd)
+        J, h = solver.bias(r, d, residuals, fwd)
         return PolicyEvaluation(model=model, gamma=None, backend=linalg.name, P=solver.P, rewards=r, stationary=d,
                                 J_local=J, values=h, period=structure.period, periodic=periodic,
-                                residuals=residuals, custom_rewards=custom, _solver=solver, _products=prod)
-    solver = KrylovDiscounted(prod, gamma)
-    V = solver.values(r, residuals)
+                                residuals=residuals, forward_errors=fwd, custom_rewards=custom, _solver=solver,
+                                _products=prod)
+    solver = KrylovDiscounted(prod, gamma, on_ill_conditioned=on_ill_conditioned)
+    V = solver.values(r, residuals, fwd)
     return PolicyEvaluation(model=model, gamma=gamma, backend=linalg.name, P=solver.P, rewards=r, stationary=None,
                             J_local=None, values=V, period=None, periodic=periodic, residuals=residuals,
-                            custom_rewards=custom, _solver=solver, _products=prod)
+                            forward_errors=fwd, custom_rewards=custom, _solver=solver, _products=prod)
 
 
 def transition_matrix(mdp, policy, *, backend="auto"):

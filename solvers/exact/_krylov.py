@@ -49,7 +49,47 @@ Systems (:func:`block_gmres`: GMRES for a block of right sides in lock step, rel
     products per Poisson equation, Richardson iteration on the same deflated system 41 (the second
     eigenvalue of :math:`P_\pi` is 0.48, the rest below 0.26), GMRES(5) 27, GMRES(10) 23.) Every solve is certified exactly as on the direct backends
     (same residual names, same :data:`~._backends.RESIDUAL_TOL`, same
-    :class:`~._errors.SolverAccuracyError`).
+    :class:`~._errors.SolverAccuracyError`), and records a forward-error estimate (below).
+
+    The column groups of one question are independent solves and run in up to :func:`_workers`
+    threads at once (the caller's BLAS thread limit, e.g. ``bench --threads 2``), each on one BLAS
+    thread; so do the agents of :func:`marginal`. Each column's arithmetic does not depend on the
+    thread that runs it, so the answers do not depend on the number of workers.
+
+Forward-error certificates (``PolicyEvaluation.forward_errors``, the names of the direct backends)
+    A residual bounds the backward error only; each solve also records a forward-error estimate
+    and, above :data:`~._backends.FORWARD_ERROR_TOL`, raises :class:`~._errors.IllConditionedError`
+    (or warns with ``on_ill_conditioned="warn"``), exactly as :mod:`._backends` does.
+
+    * ``"discounted"`` — **rigorous** (to first order in :math:`\epsilon_{\mathrm{mach}}`, as every
+      estimate here): :math:`\|(I-\gamma P)^{-1}\|_\infty \le \sum_t \gamma^t \|P^t\|_\infty = 1/(1-\gamma)`
+      for a stochastic :math:`P`, so :func:`~._backends.forward_error_estimate` with
+      :math:`\|A^{-1}\|_\infty = 1/(1-\gamma)` and :math:`\|A\|_\infty \le 1+\gamma` is a bound of the
+      relative max-norm error (the direct backends' estimate uses ``gecon`` where this uses the
+      exact upper bound; costs nothing).
+    * ``"visitation"`` — **rigorous**, in the 1-norm: :math:`\|(I-\gamma P^\top)^{-1}\|_1 =
+      \|(I-\gamma P)^{-1}\|_\infty \le 1/(1-\gamma)`, so the estimate bounds the *relative 1-norm
+      (total-variation) error* :math:`\|\hat\lambda-\lambda\|_1/\|\hat\lambda\|_1` (the max-norm version
+      would need :math:`\|(I-\gamma P)^{-1}\|_1`, up to :math:`|S|` times larger).
+    * ``"stationary"`` and ``"poisson"`` — **heuristic**, like the direct backends' (``gecon`` and
+      ``onenormest`` give lower bounds of the inverse's norm too):
+      :math:`\|A^{-1}\|_2(\|r\|_2 + c\,\epsilon_{\mathrm{mach}}\|A\|_2\|\hat x\|_2)/\max(\|\hat x\|_\infty, s/\|A\|_\infty)`
+      (:func:`krylov_forward_error`), a bound of the relative max-norm error *given*
+      :math:`\|A^{-1}\|_2` (:math:`\|e\|_\infty \le \|e\|_2 = \|A^{-1}r\|_2`), for the deflated systems
+      actually solved (:math:`B = I - P^\top + u\mathbf 1^\top`, :math:`C = I - P + \mathbf 1 d^\top`; on
+      zero-sum vectors :math:`B^{-1}` is the group inverse of :math:`I - P^\top`, Meyer's condition
+      number of the chain). :math:`\|A^{-1}\|_2` is estimated for free from the GMRES cycles
+      (:func:`inverse_norm_estimate`: the smallest singular value of each cycle's Hessenberg is an
+      upper bound of :math:`\sigma_{\min}(A)`, so the estimate is a lower bound of the norm, exact
+      when a Krylov space fills :math:`\mathbb R^N`); one extra Arnoldi cycle from a fixed random
+      vector when the solves ran short cycles. :math:`\|A\|_2, \|A\|_\infty` are rigorous upper bounds
+      (one product :math:`P^\top\mathbf 1` for the column sums); :math:`c` counts the roundings of a
+      kernel entry (:func:`operator_rounding`). The 2-norm residual makes the estimate looser than
+      the direct backends' by up to :math:`\sqrt{|S|}`: measured on the test chains the ratio
+      estimate / true error (50-digit truth) is 2-900 (2 on the 5-agent line) (``tests/solvers/exact/test_matrix_free_certificates.py``),
+      and on the bench line at :math:`2^{22}` states the estimates stay below 1e-9. A rigorous bound
+      would need a mixing bound of the chain (e.g. a Dobrushin coefficient), not available matrix-free
+      in general.
 
 Unichain certificate
     :func:`~._markov.chain_structure` needs the support graph. The matrix-free backend first
@@ -76,7 +116,7 @@ import scipy.sparse.linalg as spla
 
 from netmarl_verify.envs._memory import check_memory
 
-from ._backends import certify_residual, relative_residual
+from ._backends import certify_residual, forward_error_estimate, record_forward_error, relative_residual
 from ._errors import SolverAccuracyError
 from ._model import NetworkedOperator
 
@@ -439,14 +479,11 @@ def _segment_product(G, T):
         for h in range(Hs):
             Y[:, h, :, 0] = T[:, h, :, 0] @ G[h].T
         return Y
-    if Q * Hs <= 4096 or post >= 256:
-        return np.matmul(G, T)  # broadcast over Q: one GEMM per (q, h), each (O x I) @ (I x post)
-    # many small matrices: one GEMM per shared index with the trailing axis folded into the rows
-    Y = np.empty((Q, Hs, No, post))
-    for h in range(Hs):
-        A = np.ascontiguousarray(T[:, h].transpose(0, 2, 1)).reshape(Q * post, Ni)
-        Y[:, h] = (A @ G[h].T).reshape(Q, post, No).transpose(0, 2, 1)
-    return Y
+    # broadcast over Q: one GEMM per (q, h), each (O x I) @ (I x post). Measured at 2^23 entries
+    # (one BLAS thread): as fast as or faster than folding the trailing axis into the rows of one
+    # GEMM per shared index (which needs two transpositions) for every trailing size >= 2, e.g.
+    # (Q, H, O, I, post) = (8192, 4, 16, 16, 16): 15 ms vs 40 ms, (65536, 4, 16, 16, 2): 39 vs 65 ms.
+    return np.matmul(G, T)
 
 
 def _pair(P, pl, z, zl, keep_extra):
@@ -532,10 +569,26 @@ def _blas_single_thread():
         return contextlib.nullcontext()
     if not _CONTROLLER:
         _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1, user_api="blas")
+    return _SingleThread()
 
 
-def block_gmres(apply, B, X0=None, *, rtol=KRYLOV_RTOL, restart=KRYLOV_RESTART, max_products=None):
+class _SingleThread:
+    """One BLAS thread inside; records the caller's :func:`_workers` first (for :func:`_parallel_map`)."""
+
+    def __enter__(self):
+        _THREADS_SEEN.append(_THREADS_SEEN[-1] if _THREADS_SEEN else _workers())
+        self._limit = _CONTROLLER[0].limit(limits=1, user_api="blas")
+        self._limit.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            return self._limit.__exit__(*exc)
+        finally:
+            _THREADS_SEEN.pop()
+
+
+def block_gmres(apply, B, X0=None, *, rtol=KRYLOV_RTOL, restart=KRYLOV_RESTART, max_products=None, stats=None):
     r"""GMRES(``restart``) for every row of ``B`` at once (independent solves in lock step).
 
     Solves :math:`A x_c = b_c` for each row ``c`` of ``B`` (shape (m, N)); ``apply(X)`` returns the
@@ -545,6 +598,12 @@ def block_gmres(apply, B, X0=None, *, rtol=KRYLOV_RTOL, restart=KRYLOV_RESTART, 
     once when it cancels (DGKS), Givens rotations); a column stops at relative 2-norm residual ``rtol``
     (the stopping rule of :func:`scipy.sparse.linalg.gmres`), checked on the true residual at
     every restart. A zero right side gives zero.
+
+    ``stats`` (a dict, optional) receives the Arnoldi information of the cycles: ``"smin"``, the
+    smallest singular value of any cycle's Hessenberg matrix :math:`H_j` (an upper bound of
+    :math:`\sigma_{\min}(A)`: :math:`\|H_j y\| = \|A V_j y\|` with :math:`V_j` orthonormal), and
+    ``"steps"``, the longest cycle (its Krylov dimension). Used by the forward-error estimate of
+    :mod:`._krylov` (:func:`inverse_norm_estimate`).
 
     Returns
     -------
@@ -623,6 +682,14 @@ def block_gmres(apply, B, X0=None, *, rtol=KRYLOV_RTOL, restart=KRYLOV_RESTART, 
             if jj == 0 or not np.all(diag > 0):
                 jj = int(np.argmax(diag == 0)) if np.any(diag == 0) else jj
                 Rm = Hm[c, :jj, :jj]
+            if stats is not None:
+                full = int(steps[c])
+                if full and not np.all(diag[:full] > 0):
+                    stats["smin"] = 0.0  # an exact breakdown on a singular projection: A is singular
+                elif full:
+                    sv = np.linalg.svd(Hm[c, :full, :full], compute_uv=False)
+                    stats["smin"] = min(stats.get("smin", np.inf), float(sv[-1]))
+                stats["steps"] = max(stats.get("steps", 0), full)
             if jj == 0:
                 continue
             y = sla.solve_triangular(Rm, g[c, :jj], check_finite=False)
@@ -655,30 +722,116 @@ def krylov_restart(N):
     return KRYLOV_RESTART if N <= KRYLOV_LARGE_STATES else KRYLOV_RESTART_LARGE
 
 
-def _solve_rows(apply, B, X0, name):
-    """:func:`block_gmres` in memory-bounded column groups; ``B`` (m, N). Returns (X, products)."""
+def _solve_rows(apply, B, X0, name, stats=None):
+    """:func:`block_gmres` in memory-bounded column groups; ``B`` (m, N). Returns (X, products).
+
+    The groups are independent solves; up to :func:`_workers` of them run at once in threads
+    (each on one BLAS thread: the products and the Gram-Schmidt passes release the GIL), so a
+    question with several right sides uses every core it was given. Each column's arithmetic is
+    the same whichever thread runs it: the answers do not depend on the number of workers.
+    ``stats``: dict collecting the Arnoldi information of :func:`block_gmres` (``"smin"``,
+    ``"steps"``), merged over the groups.
+    """
     m, N = B.shape
     restart = krylov_restart(N)
     X = np.empty((m, N))
-    total = 0
+    groups = _column_groups(m, N, restart)
+    per_group = 8.0 * N * (restart + 1 + KRYLOV_VECTORS_PER_COLUMN) * max(len(g) for g in groups)
+
+    def one(cols):
+        st = {}
+        x0 = None if X0 is None else X0[cols]
+        X[cols], p = block_gmres(apply, B[cols], x0, restart=restart, stats=st)
+        return p, st
+
     with _blas_single_thread():
-        for cols in _column_groups(m, N, restart):
-            x0 = None if X0 is None else X0[cols]
-            X[cols], p = block_gmres(apply, B[cols], x0, restart=restart)
-            total += p
-    return X, total
+        results = _parallel_map(one, groups, per_item_bytes=per_group)
+    if stats is not None:
+        for _p, st in results:
+            _merge_stats(stats, st)
+    return X, sum(p for p, _st in results)
+
+
+def _merge_stats(into, st):
+    """Merge the Arnoldi statistics of :func:`block_gmres` (smallest singular value, longest cycle)."""
+    if "smin" in st:
+        into["smin"] = min(into.get("smin", np.inf), st["smin"])
+    into["steps"] = max(into.get("steps", 0), st.get("steps", 0))
+
+
+#: Most threads the column groups of one solve (and the agents of a marginal) run in.
+KRYLOV_MAX_WORKERS = 8
+
+
+def _workers():
+    """Threads available to the matrix-free backend: the BLAS thread limit in effect for the caller
+    (``threadpoolctl.threadpool_limits`` / ``OMP_NUM_THREADS`` / the BLAS default) and the CPUs
+    this process may run on, at most :data:`KRYLOV_MAX_WORKERS`."""
+    import os
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    blas = cpus
+    try:
+        if not _CONTROLLER:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER.append(ThreadpoolController())
+        info = [lib["num_threads"] for lib in _CONTROLLER[0].info() if lib.get("user_api") == "blas"]
+        if info:
+            blas = min(info)
+    except Exception:  # pragma: no cover - threadpoolctl missing or failing: use the CPUs
+        pass
+    return int(max(1, min(cpus, blas, KRYLOV_MAX_WORKERS)))
+
+
+def _parallel_map(fn, items, per_item_bytes=0.0, workers=None):
+    """``[fn(x) for x in items]``, in up to :func:`_workers` threads (as many as the working-memory
+    share :data:`KRYLOV_MEMORY_SHARE` holds ``per_item_bytes`` for); results in item order.
+
+    Call it with the BLAS thread limit already in place (the workers are counted before it applies
+    here: :func:`_workers` is read by the caller's thread)."""
+    from netmarl_verify.envs._memory import memory_budget
+
+    items = list(items)
+    w = _THREADS_SEEN[-1] if (workers is None and _THREADS_SEEN) else (workers or 1)
+    if per_item_bytes > 0:
+        share = min(memory_budget() * KRYLOV_MEMORY_SHARE, KRYLOV_MAX_BASIS_BYTES)
+        w = min(w, max(1, int(share // per_item_bytes)))
+    w = max(1, min(w, len(items)))
+    if w == 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=w) as pool:
+        return list(pool.map(fn, items))
+
+
+#: The worker count read when the outermost :func:`_blas_single_thread` was entered (a stack).
+_THREADS_SEEN = []
 
 
 class KrylovAverageReward:
     """Stationary distribution and biases by GMRES on the deflated systems (module docstring)."""
 
-    def __init__(self, products):
+    def __init__(self, products, on_ill_conditioned="raise"):
         self.prod = products
         self.N = products.N
         self.P = products.linear_operator()
         self.d = None
+        self.on_ill_conditioned = on_ill_conditioned
+        self._colmax = None
 
-    def stationary(self, residuals):
+    def column_sum_max(self):
+        r""":math:`\|P_\pi\|_1`, the largest column sum (one product with :math:`P_\pi^\top`)."""
+        if self._colmax is None:
+            with _blas_single_thread():
+                self._colmax = float(np.max(self.prod.apply_t(np.ones((1, self.N)))[0]))
+        return self._colmax
+
+    def stationary(self, residuals, forward_errors=None):
         N = self.N
         u = np.full((1, N), 1.0 / N)
         pt = self.prod.apply_t
@@ -686,17 +839,28 @@ class KrylovAverageReward:
         def apply(X):
             return X - pt(X) + X.sum(axis=1, keepdims=True) * (1.0 / N)
 
-        d = _solve_rows(apply, u, u, "stationary")[0][0]
+        stats = {}
+        d = _solve_rows(apply, u, u, "stationary", stats)[0][0]
         with _blas_single_thread():
-            res = relative_residual(pt(d[None])[0] - d, d)
+            ptd = pt(d[None])[0]
+        res = relative_residual(ptd - d, d)
         certify_residual("stationary: |d P - d|_inf", res, residuals)
+        # forward error of B d = u, B = I - P^T + u 1^T (heuristic ||B^-1||_2: module docstring)
+        full = d - ptd + (d.sum() - 1.0) / N
+        c = self.column_sum_max()
+        inv = inverse_norm_estimate(apply, N, stats)
+        fe = krylov_forward_error(inv, np.linalg.norm(full), d, a2=2.0 + math.sqrt(c), a_inf=2.0 + c, scale=1.0,
+                                  rounding=operator_rounding(self.prod))
+        record_forward_error("stationary", fe, forward_errors, on_ill_conditioned=self.on_ill_conditioned,
+                             detail=f"estimated |B^-1|_2 {inv:.3e} from the Arnoldi Hessenbergs, residual "
+                                    f"{float(np.max(np.abs(full))):.1e}")
         if d.min() < -1e-12:
             raise SolverAccuracyError(f"stationary distribution has a negative entry {d.min():.3e}")
         d = np.clip(d, 0.0, None)
         self.d = d / d.sum()
         return self.d
 
-    def bias(self, r, d, residuals):
+    def bias(self, r, d, residuals, forward_errors=None):
         """Biases ``h`` (N, m) with ``d^T h = 0`` and gains ``J`` (m,) for reward columns ``r``."""
         N, m = r.shape
         J = d @ r
@@ -706,28 +870,49 @@ class KrylovAverageReward:
             return X - pv(X) + (X @ d)[:, None]
 
         rhs = np.ascontiguousarray((r - J[None, :]).T)
-        X = _solve_rows(apply, rhs, None, "poisson")[0]
+        stats = {}
+        X = _solve_rows(apply, rhs, None, "poisson", stats)[0]
         X -= (X @ d)[:, None]  # exact zero stationary mean (the solve gives it to the tolerance)
-        worst = 0.0
+        mean = X @ d  # rounding of the shift: the 1 d^T h term of the deflated system
+
+        def check(cols):
+            resid = X[cols] - pv(X[cols]) - rhs[cols]
+            worst = max((relative_residual(resid[q], r[:, c]) for q, c in enumerate(cols)), default=0.0)
+            resid += mean[cols][:, None]
+            return worst, np.linalg.norm(resid, axis=1)
+
         with _blas_single_thread():
-            for cols in _column_groups(m, N, 0):
-                resid = X[cols] - pv(X[cols]) - rhs[cols]
-                for q, c in enumerate(cols):
-                    worst = max(worst, relative_residual(resid[q], r[:, c]) if N else 0.0)
+            groups = _column_groups(m, N, 0)
+            out = _parallel_map(check, groups, per_item_bytes=8.0 * N * 3 * max(len(g) for g in groups))
+        worst = max((w for w, _ in out), default=0.0) if N else 0.0
         # certificate: (I - P) h = r - J, relative to the reward scale (per column, the worst kept)
         certify_residual("poisson: |(I-P)h - (r-J)|_inf", worst, residuals)
+        # forward error of C h = r - J, C = I - P + 1 d^T (heuristic ||C^-1||_2: module docstring)
+        if N and m:
+            rnorm = np.concatenate([nr for _, nr in out])
+            inv = inverse_norm_estimate(apply, N, stats)
+            c = self.column_sum_max()
+            a2 = 1.0 + math.sqrt(c) + math.sqrt(N) * float(np.linalg.norm(d))
+            scale = max(1.0, float(np.max(np.abs(r))))
+            rnd = operator_rounding(self.prod)
+            fe = max(krylov_forward_error(inv, rnorm[q], X[q], a2=a2, a_inf=3.0, scale=scale, rounding=rnd)
+                     for q in range(m))
+            record_forward_error("poisson", fe, forward_errors, on_ill_conditioned=self.on_ill_conditioned,
+                                 detail=f"estimated |C^-1|_2 {inv:.3e} from the Arnoldi Hessenbergs, residual "
+                                        f"{float(np.max(rnorm)):.1e} (2-norm)")
         return J, np.ascontiguousarray(X.T)
 
 
 class KrylovDiscounted:
-    """Discounted values and visitations by GMRES on :math:`I - \\gamma P_\\pi` and its transpose."""
+    r"""Discounted values and visitations by GMRES on :math:`I - \gamma P_\pi` and its transpose."""
 
-    def __init__(self, products, gamma):
+    def __init__(self, products, gamma, on_ill_conditioned="raise"):
         self.prod = products
         self.gamma = gamma
         self.P = products.linear_operator()
+        self.on_ill_conditioned = on_ill_conditioned
 
-    def values(self, r, residuals):
+    def values(self, r, residuals, forward_errors=None):
         g, pv = self.gamma, self.prod.apply
         N, m = r.shape
 
@@ -736,16 +921,28 @@ class KrylovDiscounted:
 
         rhs = np.ascontiguousarray(r.T)
         X = _solve_rows(apply, rhs, rhs, "discounted")[0]
-        worst = 0.0
+
+        def check(cols):
+            resid = apply(X[cols]) - rhs[cols]
+            return (max((relative_residual(resid[q], r[:, c]) for q, c in enumerate(cols)), default=0.0),
+                    float(np.max(np.abs(resid))) if resid.size else 0.0)
+
         with _blas_single_thread():
-            for cols in _column_groups(m, N, 0):
-                resid = apply(X[cols]) - rhs[cols]
-                for q, c in enumerate(cols):
-                    worst = max(worst, relative_residual(resid[q], r[:, c]))
+            groups = _column_groups(m, N, 0)
+            out = _parallel_map(check, groups, per_item_bytes=8.0 * N * 3 * max(len(g) for g in groups))
+        worst = max((w for w, _ in out), default=0.0)
         certify_residual("discounted: |(I - gamma P)V - r|_inf", worst, residuals)
+        # rigorous: |(I - gamma P)^-1|_inf <= 1 / (1 - gamma) for a stochastic P (module docstring)
+        if N and m:
+            resid = max(a for _, a in out)
+            fe = forward_error_estimate(1.0 / (1.0 - g), 1.0 + g, resid, float(np.max(np.abs(X))),
+                                        max(1.0, float(np.max(np.abs(r)))))
+            record_forward_error("discounted", fe, forward_errors, on_ill_conditioned=self.on_ill_conditioned,
+                                 detail=f"|(I - gamma P)^-1|_inf <= 1/(1-gamma) = {1.0 / (1.0 - g):.3e}, "
+                                        f"residual {resid:.1e}")
         return np.ascontiguousarray(X.T)
 
-    def visitation(self, mu0, residuals):
+    def visitation(self, mu0, residuals, forward_errors=None):
         g, pt = self.gamma, self.prod.apply_t
 
         def apply(X):
@@ -754,9 +951,74 @@ class KrylovDiscounted:
         mu = np.asarray(mu0, dtype=np.float64).reshape(1, -1)
         lam = _solve_rows(apply, mu, mu, "visitation")[0][0]
         with _blas_single_thread():
-            res = relative_residual(apply(lam[None])[0] - mu[0], mu[0])
+            resid = apply(lam[None])[0] - mu[0]
+        res = relative_residual(resid, mu[0])
         certify_residual("visitation: |(I - gamma P^T) lam - mu0|_inf", res, residuals)
+        # rigorous, in the 1-norm: |(I - gamma P^T)^-1|_1 = |(I - gamma P)^-1|_inf <= 1 / (1 - gamma)
+        r1 = float(np.sum(np.abs(resid)))
+        fe = forward_error_estimate(1.0 / (1.0 - g), 1.0 + g, r1, float(np.sum(np.abs(lam))),
+                                    float(np.sum(np.abs(mu[0]))))
+        record_forward_error("visitation", fe, forward_errors, on_ill_conditioned=self.on_ill_conditioned,
+                             detail=f"|(I - gamma P^T)^-1|_1 <= 1/(1-gamma) = {1.0 / (1.0 - g):.3e}, "
+                                    f"residual {r1:.1e} (1-norm)")
         return lam
+
+
+def inverse_norm_estimate(apply, N, stats):
+    r"""Estimate of :math:`\|A^{-1}\|_2 = 1/\sigma_{\min}(A)` for the system ``apply`` (heuristic).
+
+    The smallest singular value of every GMRES cycle's Hessenberg matrix (``stats`` of
+    :func:`block_gmres`) is an upper bound of :math:`\sigma_{\min}(A)`, so its inverse is a *lower*
+    bound of :math:`\|A^{-1}\|_2` — exact once a Krylov space is all of :math:`\mathbb R^N`, and
+    in practice close once the slow modes of the chain enter it (they do, by the time GMRES has
+    converged, for every right side that excites them). When the solves ran shorter cycles than
+    :func:`krylov_restart` allows (an exact starting guess, zero right sides), one more cycle is
+    run from a fixed pseudo-random vector. ``inf`` for a singular projection.
+    """
+    want = min(krylov_restart(N), N)
+    if stats.get("steps", 0) < want:
+        b = np.random.default_rng(20261201).standard_normal((1, N))
+        st = {}
+        with _blas_single_thread():
+            block_gmres(apply, b, None, restart=want, max_products=2, stats=st)
+        _merge_stats(stats, st)
+    smin = stats.get("smin", np.inf)
+    if smin == np.inf:  # no Arnoldi step at all (N = 0)
+        return 1.0
+    return float("inf") if smin <= 0 else 1.0 / smin
+
+
+def krylov_forward_error(inv2, resid2, x, *, a2, a_inf, scale, rounding=1.0):
+    r"""Relative max-norm forward-error estimate of a matrix-free solve from 2-norm quantities:
+    :math:`\|A^{-1}\|_2(\|r\|_2 + \epsilon_{\mathrm{mach}} a_2\|\hat x\|_2)/\max(\|\hat x\|_\infty, s/a_\infty)`
+    (:math:`\|e\|_\infty \le \|e\|_2 = \|A^{-1}r\|_2`; ``a2``, ``a_inf``: upper bounds of
+    :math:`\|A\|_2`, :math:`\|A\|_\infty`; ``rounding``: the first-order relative rounding of the
+    operator's entries in units of :math:`\epsilon_{\mathrm{mach}}`, :func:`operator_rounding`)."""
+    x = np.asarray(x)
+    resid2, x2, xinf = float(resid2), float(np.linalg.norm(x)), float(np.max(np.abs(x))) if x.size else 0.0
+    with np.errstate(all="ignore"):
+        denom = max(xinf, float(scale) / a_inf)
+        if denom == 0.0:
+            return 0.0 if resid2 == 0.0 else float("inf")
+        fe = float(inv2) * (resid2 + rounding * _EPS * a2 * x2) / denom
+    return fe if np.isfinite(fe) else float("inf")
+
+
+_EPS = float(np.finfo(float).eps)
+
+
+def operator_rounding(products):
+    r"""First-order worst-case relative rounding of the entries of :math:`P_\pi` as the products
+    apply it, in units of :math:`\epsilon_{\mathrm{mach}}`: a networked kernel entry is a product
+    of ``n`` local factors, each a policy-weighted sum over :math:`|A_i|` actions
+    (:math:`|A_i| + 1` roundings), and a product adds a sum over the next states: :math:`\sum_i
+    (|A_i| + 2) + 2`; an explicit matrix 2. (A different route to the same kernel, e.g. the dense
+    rows, rounds differently by up to as much: the estimate covers the rounding of the data, as
+    the direct backends' :math:`\epsilon_{\mathrm{mach}}\|A\|\|\hat x\|` term does.)"""
+    net = products.net
+    if net is None:
+        return 2.0
+    return float(sum(a + 2 for a in net.A) + 2)
 
 
 # ---------------------------------------------------------------------------------------------- Q, marginals
@@ -838,8 +1100,8 @@ def _networked_marginal(op, products, values, scale, offset, rewards):
     if mdp.reward_form != "local":
         states = mdp.state_tuples()
         w = op.policy_weights(states)
-    out = []
-    for i in range(n):
+
+    def agent(i):
         Qi = scale * products.net.next_values(i, values)
         readers = [i] if mdp.reward_form == "local" else [k for k in range(n) if i in mdp.neighbourhoods[k]]
         base = total - rpi[:, readers].sum(axis=1)
@@ -854,8 +1116,11 @@ def _networked_marginal(op, products, values, scale, offset, rewards):
                 wi[i] = e
                 er = sum(_reader_reward(op, k, states, wi) for k in readers)
             Qi[:, bidx] += (base + er) / n + offset
-        out.append(Qi)
-    return out
+        return Qi
+
+    # the agents are independent: up to _workers() at once (same arithmetic per agent in any thread)
+    width = max(mdp.action_sizes)
+    return _parallel_map(agent, range(n), per_item_bytes=8.0 * nS * (4 * width + 2))
 
 
 def _reader_reward(op, k, states, weights):
