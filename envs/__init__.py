@@ -89,6 +89,15 @@ Examples
 
 
 from ._aloha import AlohaTuning, tune_aloha
+from ._bn_games import (
+    BNGameInstance,
+    BNSoftmaxPolicy,
+    BN_GAME_FAMILIES,
+    BayesianNetwork,
+    CLIMBING_PAYOFF,
+    CooperativeMarkovGame,
+    bn_game,
+)
 from ._consensus import (
     ConsensusMeasures,
     check_connected,
@@ -255,6 +264,14 @@ __all__ = [
     "mf_congestion",
     "mf_random",
     "state_graph",
+    # chen2024: cooperative Markov games, Bayesian-network (DAG) policies
+    "BN_GAME_FAMILIES",
+    "CLIMBING_PAYOFF",
+    "BayesianNetwork",
+    "BNGameInstance",
+    "BNSoftmaxPolicy",
+    "CooperativeMarkovGame",
+    "bn_game",
     # the wireless network
     "WirelessNetwork",
     "AlohaTuning",
