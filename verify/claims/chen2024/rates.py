@@ -236,8 +236,13 @@ def _gap_figure(rows, title):
         if sub.empty:
             continue
         r = sub.iloc[0]
-        t, y = list(r["extra.gap_t"]), list(r["extra.gap_curve"])
-        if len(t) < 2:
+        y = r.get("extra.gap_curve")
+        if not isinstance(y, (list, tuple, np.ndarray)):
+            continue  # rows without the recorded curve (e.g. a budget-censored run)
+        t = r.get("extra.gap_t")
+        t = list(t) if isinstance(t, (list, tuple, np.ndarray)) else list(range(len(y)))
+        y = list(y)
+        if len(t) < 2 or len(t) != len(y):
             continue
         specs.append(LinesFigure(f"{title}: {name}", [Series("gap", y=y, x=t)], log_y=True,
                                  xlabel="iteration t", ylabel="gap", band=None))
