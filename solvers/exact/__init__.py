@@ -111,7 +111,6 @@ from ._bn_exact import (
     bn_objective,
     bn_optimal_value,
     bn_optimality_gap,
-    central_difference_gradient,
     deviation_joint_table,
     joint_log_barrier,
     log_barrier,
@@ -153,7 +152,7 @@ from ._evaluation import (
     stationary_distribution,
     transition_matrix,
 )
-from ._gradient import finite_difference_gradient, objective, policy_gradient
+from ._gradient import central_difference_gradient, finite_difference_gradient, objective, policy_gradient
 from ._interaction import InteractionRho, agent_marginals, interaction_matrix, interaction_rho, row_sums
 from ._marginal_tv import marginal_tv_sup
 from ._markov import ChainStructure, chain_structure
@@ -168,6 +167,37 @@ from ._mean_field import (
     lemma42_bounds,
     local_q,
     localized_gradient,
+)
+from ._restart import (
+    RestartLaws,
+    mixing_curve,
+    reset_law,
+    restart_kernel,
+    restart_law,
+    restart_laws,
+    restart_mdp,
+    restart_stationary,
+    visitation_measure,
+)
+from ._fisher import (
+    AdvantageGradient,
+    EpsilonBias,
+    advantage,
+    advantage_policy_gradient,
+    compatible_weights,
+    epsilon_bias,
+    exact_objective,
+    fisher_information,
+    optimal_objective,
+    pair_values,
+)
+from ._spread_exact import (
+    SpreadOptimum,
+    sparse_restart_stationary,
+    sparse_visitation,
+    spread_episode_return,
+    spread_optimal_values,
+    spread_policy_values,
 )
 from ._model import as_model
 from ._occupancy import discounted_occupancy, discounted_visitation
@@ -332,6 +362,32 @@ __all__ = [
     "log_barrier",
     "mismatch_coefficient",
     "visitation_ratio",
+    # zhang2025: restart kernel laws, advantage gradient, Fisher information, Simple Spread
+    "RestartLaws",
+    "mixing_curve",
+    "reset_law",
+    "restart_kernel",
+    "restart_law",
+    "restart_laws",
+    "restart_mdp",
+    "restart_stationary",
+    "visitation_measure",
+    "AdvantageGradient",
+    "EpsilonBias",
+    "advantage",
+    "advantage_policy_gradient",
+    "compatible_weights",
+    "epsilon_bias",
+    "exact_objective",
+    "fisher_information",
+    "optimal_objective",
+    "pair_values",
+    "SpreadOptimum",
+    "sparse_restart_stationary",
+    "sparse_visitation",
+    "spread_episode_return",
+    "spread_optimal_values",
+    "spread_policy_values",
     # optimality and equilibria
     "OptimalValues",
     "OptimalGain",

@@ -48,6 +48,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ._gradient import central_difference_gradient
 import scipy.linalg
 
 from netmarl_verify.envs import TabularMDP, check_memory
@@ -67,7 +69,6 @@ __all__ = [
     "joint_log_barrier",
     "bn_objective",
     "bn_gradient",
-    "central_difference_gradient",
     "beta_lambda",
     "bn_hessian",
     "augmented_mdp",
@@ -270,17 +271,6 @@ def bn_gradient(game, policy, lam, *, reading="normalized", conditional="bayes",
         advs.append(adv)
         margs.append(m)
     return BNGradient(grads, vparts, bparts, advs, margs, ev)
-
-
-def central_difference_gradient(fn, x, eps=1e-6):
-    """Coordinate-wise central differences ``(fn(x + eps e_k) - fn(x - eps e_k)) / (2 eps)``: a second route."""
-    x = np.asarray(x, dtype=float)
-    out = np.empty_like(x)
-    for k in range(x.size):
-        e = np.zeros_like(x)
-        e[k] = eps
-        out[k] = (fn(x + e) - fn(x - e)) / (2 * eps)
-    return out
 
 
 # ----------------------------------------------------------------------------- Lemma 4

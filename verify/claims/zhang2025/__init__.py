@@ -1,0 +1,26 @@
+r"""zhang2025: Zhang, Oh, Hairi, Luo, Velasquez, Liu (2025), "Finite-Time Global Optimality Convergence in Deep
+Neural Actor-Critic Methods for Decentralized Multi-Agent Reinforcement Learning".
+
+Claims, by module (registered at import, in this order):
+
+- :mod:`.restart` — ``zhang2025.lemma4_2``, ``zhang2025.lemma5_4``: the restart kernel's stationary law against
+  (1−γ) times the discounted visitation (and the ρ₀ variant); mixing with the explicit κ = 1, ρ = γ;
+- :mod:`.gradient` — ``zhang2025.lemma4_3``, ``zhang2025.remark1_q``, ``zhang2025.assump5_5``,
+  ``zhang2025.assump5_6``, ``zhang2025.lemma5_7``: the advantage policy gradient against central finite
+  differences (both kernel modes, both readings of the constant), the Q form of Remark 1, the score bound and
+  Fisher non-degeneracy, ε_bias, gradient domination;
+- :mod:`.smoothness` — ``zhang2025.assump5_8``, ``zhang2025.eq8_descent``: L_J and the smoothness constant of J
+  against the softmax reference 8Δr/(1−γ)³; the descent step (8) l. 1 with L_J and with β/2;
+- :mod:`.consensus` — ``zhang2025.assump5_1``, ``zhang2025.gossip_rate``, ``zhang2025.factC2``: the consensus
+  matrix meter, the gossip bound of (26)(d), mean preservation;
+- :mod:`.proof_steps` — ``zhang2025.eq8_normalized``, ``zhang2025.eq11_recursion``: the normalised-direction
+  inequality of (8) l. 3; the recursion (9) iterated against (10)-(11).
+
+Conventions (guide ``shared/claims/zhang2025.md`` §2): kernel ``"original"`` (J, Q, Adv on ℙ) and ``"restart"``
+(on the restart kernel), both run; TV = ½‖·‖₁; F(θ) read as :math:`E_{\nu(\theta)}[\psi\psi^\top]`. Not yet
+implemented (issue 14 stays open): the DNN critic and actor (Alg. 1-3), the proof steps (15)-(41), Thm 5.10, Cor. 5.11, the D.1 ablations.
+"""
+
+from . import restart, gradient, smoothness, consensus, proof_steps  # noqa: F401  (registration order = row order)
+
+__all__ = ["restart", "gradient", "smoothness", "consensus", "proof_steps"]
