@@ -122,6 +122,9 @@ def build_parser():
     p.add_argument("--no-progress", action="store_true", help="no progress on stderr")
     p.add_argument("--traceback", action="store_true", help="show the traceback when a claim fails")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help=f"local worker processes, one claim's search each (default: ${JOBS_ENV} or all cores; "
+                        "1 runs in this process); results are bit-identical to --jobs 1")
 
     sub.add_parser(
         "bench",
@@ -238,16 +241,17 @@ def _replay(args, registry):
     return check_instance(claim, replay_instance(claim, params), args.seed, quick=args.quick)
 
 
-def _search_results(target, budget, seed, progress, registry):
+def _search_results(target, budget, seed, progress, registry, jobs=1, threads=1):
     from netmarl_verify.verify._search import search_checks
 
-    return search_checks(target, budget, seed=seed, progress=progress, registry=registry)
+    return search_checks(target, budget, seed=seed, progress=progress, registry=registry, jobs=jobs, threads=threads)
 
 
 def _cmd_search(args, registry):
     from netmarl_verify.verify._search import search_frame
 
-    results = _search_results(args.target, args.budget, args.seed, not args.no_progress, registry)
+    results = _search_results(args.target, args.budget, args.seed, not args.no_progress, registry,
+                              jobs=_jobs(args, registry), threads=args.threads)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         path = args.out / "search.csv"
@@ -314,7 +318,8 @@ def _cmd_report(args, registry, argv):
     df = to_frame(results)
     found = None
     if args.search_budget is not None:
-        found = _search_results(args.target, args.search_budget, args.seed, not args.no_progress, registry)
+        found = _search_results(args.target, args.search_budget, args.seed, not args.no_progress, registry,
+                                jobs=_jobs(args, registry), threads=args.threads)
     metadata = {
         "command": PROG + " " + shlex.join(argv),
         "target": args.target,
@@ -389,6 +394,8 @@ def main(argv=None, *, registry=None):
                 parser.error("--budget must be a positive integer")
             if args.threads < 1:
                 parser.error("--threads must be >= 1")
+            if args.jobs is not None and args.jobs < 1:
+                parser.error("--jobs must be >= 1")
             from threadpoolctl import threadpool_limits
 
             _load_blas()

@@ -679,11 +679,27 @@ def search_claim(claim, budget, seed=0, progress=True, families=None):
     return result
 
 
-def search_checks(target, budget, seed=0, progress=True, registry=None):
+def _search_one(claim_id, budget, seed, threads):
+    """Worker of :func:`search_checks` with ``jobs > 1``: one registered claim's search, BLAS pinned."""
+    from threadpoolctl import threadpool_limits
+
+    from ._registry import REGISTRY
+
+    with threadpool_limits(limits=threads):
+        return search_claim(REGISTRY.get(claim_id), budget, seed, progress=False)
+
+
+def search_checks(target, budget, seed=0, progress=True, registry=None, *, jobs=1, threads=1):
     """:func:`search_claim` for every claim selected by `target` that declares a search space.
 
     A claim id without a search space raises :class:`SearchError`; a paper id or ``"all"``
     skips the claims without one (an empty list when none has one).
+
+    With ``jobs > 1`` (registered claims only) the claims' searches run in ``jobs`` spawned
+    processes, each with ``threads`` BLAS threads. A claim's search is a pure function of its id,
+    the budget and the seed (every random number comes from ``SeedSequence([seed, crc32(claim),
+    crc32(family), restart])``), so the results are bit-identical to ``jobs=1`` and come back in
+    the same order; only the progress display differs (one line per finished claim).
     """
     from ._registry import REGISTRY
 
@@ -692,7 +708,36 @@ def search_checks(target, budget, seed=0, progress=True, registry=None):
     if len(claims) == 1 and claims[0].id == target:
         check_spaces(claims[0])
     claims = [c for c in claims if getattr(c, "search", ())]
-    return [search_claim(c, budget, seed, progress) for c in claims]
+    jobs = int(jobs)
+    if jobs < 1:
+        raise SearchError(f"jobs must be >= 1, got {jobs}")
+    if jobs == 1 or len(claims) <= 1 or registry is not REGISTRY:
+        return [search_claim(c, budget, seed, progress) for c in claims]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from ._run import _check_seed
+
+    try:
+        seed = _check_seed(seed)
+    except ValueError as exc:
+        raise SearchError(str(exc)) from None
+    for c in claims:  # the errors a worker would raise, here and named
+        _check_budget(budget, len(check_spaces(c)))
+    results = [None] * len(claims)
+    with ProcessPoolExecutor(max_workers=min(jobs, len(claims)),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_search_one, c.id, budget, seed, threads): k for k, c in enumerate(claims)}
+        from concurrent.futures import as_completed
+
+        for fut in as_completed(futures):
+            k = futures[fut]
+            results[k] = fut.result()
+            if _progress_mode(progress) != "off":
+                r = results[k]
+                print(f"[search] {r.claim}: {r.evaluations} evaluations, largest ratio {r.ratio:.6g} "
+                      f"({r.verdict}) in {r.wall_time:.1f} s", file=sys.stderr, flush=True)
+    return results
 
 
 def search_frame(results):

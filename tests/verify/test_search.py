@@ -242,3 +242,23 @@ def test_negative_bounds_are_searched_towards_violation():
     assert res.params["x"] < 0.5 and res.verdict == "violated"
     assert res.ratio < 1 and res.score == pytest.approx(2 - res.ratio) and res.score > 1
     assert row_score(res.row) == res.score
+
+
+def test_search_jobs_gives_the_rows_of_jobs_1():
+    """Claims searched in two spawned processes: bit-identical to the sequential search, same order."""
+    from netmarl_verify.verify._search import search_checks
+
+    seq = search_checks("ying2023", 12, seed=3, progress=False, jobs=1)
+    par = search_checks("ying2023", 12, seed=3, progress=False, jobs=2)
+    assert [r.claim for r in par] == [r.claim for r in seq] and len(seq) >= 2
+    for a, b in zip(seq, par):
+        assert a.params == b.params and a.evaluations == b.evaluations
+        assert a.row.to_json_dict()["measured"] == b.row.to_json_dict()["measured"]
+        assert json.dumps(a.families, sort_keys=True) == json.dumps(b.families, sort_keys=True)  # NaN-safe
+
+
+def test_search_jobs_must_be_positive():
+    from netmarl_verify.verify._search import search_checks
+
+    with pytest.raises(SearchError, match="jobs must be >= 1"):
+        search_checks("ying2023", 12, jobs=0)
