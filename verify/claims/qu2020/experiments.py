@@ -483,6 +483,8 @@ FIGB4_GRAPHS_QUICK = (
     ("line n=6 (quick)", lambda r: envs.qu2020_line(6, r), 0),
     ("grid 2x4 (quick)", lambda r: envs.qu2020_grid(2, 4, r), 0),
 )
+#: Global states from which figB4 evaluates on the matrix-free backend (the full-size graphs).
+FIGB4_MATRIX_FREE_STATES = 1024
 #: Random instances per graph (the paper: 100).
 FIGB4_INSTANCES, FIGB4_INSTANCES_QUICK = 100, 8
 #: Samples (s, s', a, a') per instance (the paper: one).
@@ -523,7 +525,11 @@ def _figB4_measure(inst, rng, quick, profile=b4_profile):
         if kappas is None:
             # kappa = 0 .. ecc(i) - 1 ("0 .. n-2" on the line): beyond, nothing is outside N_i^kappa
             kappas = np.arange(int(mdp.distances[agent].max()))
-        ev = evaluate_policy(mdp, policy)
+        # the full-size graphs (1,024 and 4,096 states) on the matrix-free backend: 8.7x faster per instance
+        # on the 2 x 6 grid (0.18 s vs 1.60 s, sampled profile included), the same profile to ~1e-12; the
+        # quick graphs (<= 256 states) keep the default backend (and the golden master's bits)
+        backend = "matrix-free" if mdp.n_states >= FIGB4_MATRIX_FREE_STATES else "auto"
+        ev = evaluate_policy(mdp, policy, backend=backend)
         v = np.asarray(profile(mdp, policy, agent, kappas, rng, ev), dtype=float)
         curves.append(v.reshape(-1, kappas.size))
         rhos.append(row_sums(interaction_matrix(mdp))[0])
