@@ -11,7 +11,7 @@ from _figure_checks import assert_drawn_as_spec, claim_specs
 
 IDS = ("ying2023.occupancy", "ying2023.lemma1", "ying2023.lemma3", "ying2023.assump1", "ying2023.lemma2",
        "ying2023.eq18", "ying2023.prop1", "ying2023.remark2", "ying2023.remark4")
-ALL_IDS = IDS + ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1",
+ALL_IDS = IDS[:7] + ("ying2023.remark3",) + IDS[7:] + ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1",
                  "ying2023.thm2", "ying2023.td_oracle", "ying2023.prop2b", "ying2023.e2")
 
 
@@ -179,3 +179,19 @@ def test_e2_reproduction_holds_and_a_scaled_F_is_violated():
         assert_drawn_as_spec(spec, frame)
     broken = run_claim(with_faults("ying2023.e2", value_scale=1.5), quick=True, progress=False)
     assert "violated" in _verdicts(broken)
+
+
+def test_remark3_error_shrinks_and_cost_grows_with_kappa():
+    rows = run_claim(get_claim("ying2023.remark3"), quick=True, seed=0, progress=False)
+    local = [r for r in rows if "local=True" in r.instance]
+    assert local and _verdicts(local) == {"holds"}
+    sizes = [r.extra["table_size_max"] for r in sorted(local, key=lambda r: r.point["kappa"])]
+    assert sizes == sorted(sizes) and sizes[-1] > sizes[0]
+    last = max(local, key=lambda r: r.point["kappa"])
+    assert last.measured <= 1e-20  # kappa = diameter: no truncation at all
+    specs, frame = claim_specs(get_claim("ying2023.remark3"), rows)
+    for spec in specs:
+        assert_drawn_as_spec(spec, frame)
+    # the squared bound is loose by ~1e-7 on local policies (Prop. 1 is loose by ~1e-3 there): c0 x 1e-6 breaks it
+    broken = run_claim(with_faults("ying2023.remark3", c0_scale=1e-6), quick=True, progress=False)
+    assert "violated" in _verdicts([r for r in broken if "local=True" in r.instance])

@@ -6,7 +6,7 @@ Claims, by module (registered at import, in this order):
 - :mod:`.occupancy` — ``ying2023.occupancy``, ``ying2023.lemma1``, ``ying2023.lemma3``: the occupancy
   measure and its identities, the shadow-reward policy gradient, the truncated policy;
 - :mod:`.decay` — ``ying2023.assump1``, ``ying2023.lemma2``, ``ying2023.eq18``, ``ying2023.prop1``:
-  Assumption 1's meter, the decay of the shadow Q, identity (18), the truncated gradient;
+  Assumption 1's meter, the decay of the shadow Q, identity (18), the truncated gradient, ``ying2023.remark3`` (the trade-off in κ);
 - :mod:`.optimality` — ``ying2023.remark2``, ``ying2023.remark4``: global optimality of localized
   policy gradient against the optimum over all of Λ, the truncated global-state policies;
 - :mod:`.algorithm` — ``ying2023.alg1_estimators``, ``ying2023.prop2a``, ``ying2023.prop2c``,
@@ -19,7 +19,7 @@ Claims, by module (registered at import, in this order):
 Conventions and readings (the implementation guide ``shared/claims/ying2023.md``): TV = ½ℓ1; λ
 and λ_i unnormalised, d normalised; ξ on global states; one κ for the policy and the truncation
 read two ways (R1/R2, :mod:`.decay`); (15)'s :math:`\hat Q_i` read :math:`\hat Q_j`. Not yet
-implemented (issue 11 stays open): Prop. 2(III)'s and (43)'s coverage, Remark 3, the reproductions
+implemented (issue 11 stays open): Prop. 2(III)'s and (43)'s coverage, the reproductions
 E1, E3-E5.
 """
 

@@ -303,6 +303,42 @@ def _prop1_figure(rows):
     return specs
 
 
+# ============================================================================ Remark 3
+def _remark3_instances(quick, seed):
+    yield _mixture(5 if not quick else 4, 1.0, seed, local=True)
+    yield _random_khop(5 if not quick else 4, 1, 0.3, seed)
+
+
+def _remark3_measure(instance, rng, quick, c0_scale=1.0):
+    inst = instance.payload["inst"]
+    mdp = inst.mdp
+    prob = problem_of(instance)
+    grad = prob.gradient()
+    mf = measured_mf(prob)
+    for kappa in range(int(mdp.distances.max()) + 1):
+        ghat = truncated_shadow_gradient(prob, kappa, inst.reference)
+        err2 = float(sum(((a - b) ** 2).sum() for a, b in zip(ghat, grad)))
+        c0phi, _ = bound_lemma2(instance, mf, kappa, c0_scale)
+        bound = mdp.n * (c0phi * SOFTMAX_M_PSI / (1.0 - inst.gamma)) ** 2
+        sizes = [math.prod(mdp.state_sizes[j] * mdp.action_sizes[j] for j in mdp.kappa_hop(i, kappa))
+                 for i in range(mdp.n)]
+        yield Measurement(measured=err2, bound=bound, point={"kappa": kappa},
+                          extra={"table_size_max": int(max(sizes)), "table_size_sum": int(sum(sizes)),
+                                 "neighbourhood_max": int(max(len(mdp.kappa_hop(i, kappa)) for i in range(mdp.n))),
+                                 "M_f": mf})
+
+
+def _remark3_figure(rows):
+    specs = []
+    for name in rows["instance"].unique():
+        specs.append(DecayFigure(f"Remark 3, the plateau: {name}", Series(r"$\sum_i\|\hat g_i - \nabla_iF\|^2$", "measured"),
+                                 bounds=Series(r"$n(c_0\phi_0^\kappa M_\psi/(1-\gamma))^2$", "bound"),
+                                 where={"instance": name}, ylabel="squared truncation error"))
+        specs.append(DecayFigure(f"Remark 3, the cost: {name}", Series(r"$\max_i|Z_{N_i^\kappa}|$", "extra.table_size_max"),
+                                 where={"instance": name}, ylabel="table size"))
+    return specs
+
+
 # ============================================================================ search spaces
 SEARCH_SEED_MAX = 2**31 - 1
 XOR_RELAY = "xor-relay"
@@ -402,6 +438,18 @@ def make_claims(*, faults):
               notes="M_psi = sqrt 2 (tabular softmax, uniform in theta; extra.M_psi_policy is the policy's own). "
                     "Reference (s-bar, a-bar) = 0 unless the instance prescribes one. Inherits Lemma 2's finding on "
                     "the relay."),
+        Claim(id="ying2023.remark3", source="Remark 3 (the trade-off in kappa; qualitative)", **common,
+              statement="Larger kappa shrinks the truncation part of Theorem 1's plateau, sum_i ||g-hat_i - grad_i F||^2 "
+                        "<= n (c0 phi0^kappa M_psi/(1-gamma))^2 (the first term of Delta), at the cost of tables over "
+                        "Z_{N_i^kappa} that grow with |N_i^kappa|.",
+              latex=r"\sum_i\|\hat g_i-\nabla_{\theta_i}F\|^2\le n\Big(\frac{c_0\phi_0^\kappa M_\psi}{1-\gamma}\Big)^2,\quad"
+                    r"\text{cost}\propto\max_i|Z_{N_i^\kappa}|",
+              assumptions=_assumptions,
+              measure=lambda inst, rng, quick: _remark3_measure(inst, rng, quick, f["c0_scale"]),
+              instances=_remark3_instances, figure=_remark3_figure, atol=ROUNDING_ATOL,
+              notes="Qualitative remark drawn exactly: per kappa the squared truncation error of the gradient (the part "
+                    "of Theorem 1's plateau that kappa controls) against its Prop. 1 bound, and the table size "
+                    "max_i |Z_{N_i^kappa}| (extra.table_size_max) that the critic pays."),
     ]
 
 
