@@ -400,10 +400,9 @@ def _prop2b_measure(instance, rng, quick, bound_scale=1.0):
     delta0 = PROP2_DELTA0 / n
     prob = problem_of(instance)
     mdp = inst.mdp
-    xi = np.asarray(inst.initial).reshape(mdp.state_sizes)
-    xi_i = [xi.sum(axis=tuple(k for k in range(n) if k != i)) for i in range(n)]
     # M_f of Assumption 2(I): the utilities' closed-form sup of ||grad f_i|| over Lambda (not the value at theta)
-    mf = max(u.grad_bound(inst.gamma, xi_i[i], n_actions=mdp.action_sizes[i]) for i, u in enumerate(utils))
+    mf = max(u.grad_bound(inst.gamma, _xi_marginal(inst, i), n_actions=mdp.action_sizes[i])
+             for i, u in enumerate(utils))
     R = 300 if quick else 1000
     B, H, eps0, kappa = 20, 20, 0.05, 1
     zero = (np.zeros(n, dtype=np.int64),) * 2
