@@ -492,12 +492,27 @@ def _exact_oracle(engine, gens, rew, finite, policies, reference, oracle, eps0, 
     R, n, S, A, mdp = engine.R, engine.n, engine.S, engine.A, engine.mdp
     weights = ("fixed", reference[0], reference[1])
     tables = [np.zeros((R,) + engine.layout.shapes[j]) for j in range(n)]
+    ok = finite.all(axis=1)
+    if R > 1 and all(p is policies[0] for p in policies):
+        # One policy for every run (shadow_pg_estimates): Q-hat_j is linear in r_j, so solve once per unit
+        # reward e_(s_j, a_j) and combine, instead of R solves per agent (same numbers up to rounding).
+        for j in range(n):
+            basis = np.empty((S[j] * A[j],) + engine.layout.shapes[j])
+            for e in range(S[j] * A[j]):
+                unit = [np.zeros((S[k], A[k])) for k in range(n)]
+                unit[j].flat[e] = 1.0
+                basis[e] = truncated_q(mdp.with_rewards(unit, reward_form="local"), policies[0], j, engine.kappa,
+                                       weights, engine.gamma)
+            coef = rew[:, j, : S[j], : A[j]].reshape(R, -1) * ok[:, None]
+            tables[j][...] = np.tensordot(coef, basis, axes=(1, 0))
+    else:
+        for r in range(R):
+            if ok[r]:
+                shadow = mdp.with_rewards([rew[r, j, : S[j], : A[j]] for j in range(n)], reward_form="local")
+                for j in range(n):
+                    tables[j][r] = truncated_q(shadow, policies[r], j, engine.kappa, weights, engine.gamma)
     for r in range(R):
         rr = [rew[r, j, : S[j], : A[j]] for j in range(n)]
-        if finite[r].all():
-            shadow = mdp.with_rewards(rr, reward_form="local")
-            for j in range(n):
-                tables[j][r] = truncated_q(shadow, policies[r], j, engine.kappa, weights, engine.gamma)
         if oracle == "adversarial":
             for j in range(n):
                 scale = eps0 * float(np.abs(rr[j]).max())

@@ -12,7 +12,8 @@ from _figure_checks import assert_drawn_as_spec, claim_specs
 IDS = ("ying2023.occupancy", "ying2023.lemma1", "ying2023.lemma3", "ying2023.assump1", "ying2023.lemma2",
        "ying2023.eq18", "ying2023.prop1", "ying2023.remark2", "ying2023.remark4")
 ALL_IDS = IDS[:7] + ("ying2023.remark3",) + IDS[7:] + ("ying2023.alg1_estimators", "ying2023.prop2a", "ying2023.prop2c", "ying2023.thm1",
-                 "ying2023.thm2", "ying2023.td_oracle", "ying2023.prop2b", "ying2023.e2")
+                 "ying2023.thm2", "ying2023.td_oracle", "ying2023.prop2b", "ying2023.e1", "ying2023.e2",
+                 "ying2023.e5")
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def test_copy_chain_known_answer(quick_rows):
 
 
 def test_figures_are_specs(quick_rows):
-    for cid in ("ying2023.lemma2", "ying2023.prop1"):
+    for cid in ("ying2023.lemma2", "ying2023.prop1", "ying2023.lemma3"):
         specs, frame = claim_specs(get_claim(cid), quick_rows[cid])
         assert specs
         for spec in specs:
@@ -169,6 +170,28 @@ def test_thm1_final_inequality_row(alg_rows):
     assert all(r.extra["vacuous_delta"] and r.extra["ratio_without_delta"] <= 1.0 for r in final)
 
 
+def test_prop2c_coverage_rows_and_a_wrong_eps2_is_violated(alg_rows):
+    cov = [r for r in alg_rows["ying2023.prop2c"] if r.point.get("check", "").startswith("coverage")]
+    # the linear and the apprenticeship instance, two (B, H) each, n = 3 agents + the joint row
+    assert len(cov) == 2 * 2 * 4 and all(r.verdict == "holds" for r in cov)
+    assert all(0.0 < r.extra["quantile_ratio"] < 1.0 for r in cov if "quantile_ratio" in r.extra)
+    # eps2 is ~60x loose at its (1 - 2 delta0)-quantile: a constant 1/200 of it is missed by most batches
+    broken = run_claim(with_faults("ying2023.prop2c", eps2_scale=0.005), quick=True, progress=False)
+    assert "violated" in _verdicts([r for r in broken if r.point.get("check", "").startswith("coverage")])
+
+
+def test_thm1_coverage_of_43_both_readings(alg_rows):
+    cov = [r for r in alg_rows["ying2023.thm1"] if r.point.get("check", "").startswith("(43)")]
+    assert {r.point["oracle"] for r in cov} == {"exact", "adversarial"} and len({r.point["t"] for r in cov}) == 3
+    printed = [r for r in cov if "printed" in r.point["check"]]
+    other = [r for r in cov if "2 n delta0" in r.point["check"]]
+    assert len(printed) == len(other) == len(cov) // 2 and all(r.verdict == "holds" for r in cov)
+    assert all(abs(o.bound - 2 * 3 * p.bound) < 1e-15 for p, o in zip(printed, other))  # n = 3
+    # Delta(delta0) is 1e4-1e6 loose at the quantile: 1e-7 of it is missed
+    broken = run_claim(with_faults("ying2023.thm1", delta_scale=1e-7), quick=True, progress=False)
+    assert "violated" in _verdicts([r for r in broken if r.point.get("check", "").startswith("(43)")])
+
+
 def test_e2_reproduction_holds_and_a_scaled_F_is_violated():
     rows = run_claim(get_claim("ying2023.e2"), quick=True, seed=0, progress=False)
     assert rows and _verdicts(rows) == {"holds"}
@@ -195,3 +218,58 @@ def test_remark3_error_shrinks_and_cost_grows_with_kappa():
     # the squared bound is loose by ~1e-7 on local policies (Prop. 1 is loose by ~1e-3 there): c0 x 1e-6 breaks it
     broken = run_claim(with_faults("ying2023.remark3", c0_scale=1e-6), quick=True, progress=False)
     assert "violated" in _verdicts([r for r in broken if "local=True" in r.instance])
+
+
+# ---------------------------------------------------------------------------- reproductions E1, E3-E5
+def test_e1_decay_in_kappa_relay_fails_local_families_hold():
+    rows = run_claim(get_claim("ying2023.e1"), quick=True, seed=0, progress=False)
+    relay = [r for r in rows if r.instance.startswith("relay") and r.point["check"] == "Lemma 2 (I)"]
+    assert {r.verdict for r in relay if r.point["kappa"] >= 1} == {"violated"}  # Lemma 2's finding, redrawn
+    local = [r for r in rows if "local=True" in r.instance or "kappa=0 " in r.instance]
+    assert local and _verdicts(local) == {"holds"}
+    alphas = {r.extra["alpha"] for r in rows if "alpha=" in r.instance}
+    assert alphas == {0.5, 2.0}
+    # Lemma 2's sup is non-increasing in kappa (a sup over fewer pairs): exact, no tolerance needed
+    for name in {r.instance for r in rows}:
+        sups = [r.measured for r in sorted(rows, key=lambda r: r.point["kappa"])
+                if r.instance == name and r.point["check"] == "Lemma 2 (I)"]
+        assert all(b <= a for a, b in zip(sups, sups[1:])), name
+    specs, frame = claim_specs(get_claim("ying2023.e1"), rows)
+    assert len(specs) == len({r.instance for r in rows if "alpha=" not in r.instance}) + 1
+    for spec in specs:
+        assert_drawn_as_spec(spec, frame)
+    # the local families are loose by >= 10x (ratios <= 0.07): c0 / 1000 is violated there
+    broken = run_claim(with_faults("ying2023.e1", c0_scale=1e-3), quick=True, progress=False)
+    assert "violated" in _verdicts([r for r in broken if "local=True" in r.instance])
+
+
+def test_e5_linemsg_violates_assumption1_at_its_own_discount():
+    rows = run_claim(get_claim("ying2023.e5"), quick=True, seed=0, progress=False)
+    follow_up = [r for r in rows if "gamma=0.99" in r.instance]
+    inside = [r for r in rows if "gamma=0.8" in r.instance]
+    assert follow_up and _verdicts(follow_up) == {"not applicable"}
+    for r in follow_up:  # s_i' depends on (a_i, s_{i+1}): row sums 1 + 0.2 for the middle agents
+        failed = [a for a in r.assumptions if not a.holds and "Assumption 1" in a.name]
+        assert failed and failed[0].measured == pytest.approx(1.2, abs=1e-12)
+    assert inside and _verdicts(inside) == {"holds"}
+    broken = run_claim(with_faults("ying2023.e5", c0_scale=1e-3), quick=True, progress=False)
+    assert "violated" in _verdicts([r for r in broken if "gamma=0.8" in r.instance])
+    specs, frame = claim_specs(get_claim("ying2023.e5"), rows)
+    for spec in specs:
+        assert_drawn_as_spec(spec, frame)
+
+
+def test_e4_coverage_curves_and_entropy_rows():
+    rows = run_claim(get_claim("ying2023.prop2a"), quick=True, seed=0, progress=False)
+    assert _verdicts(rows) == {"holds"}
+    ent = [r for r in rows if r.instance.endswith("f=entropy")]
+    # the odd agent's entropy has L_lambda = inf on Lambda: only its lambda row; the even (linear) agent has both
+    assert {(r.point["i"], r.point["check"].startswith("||r~")) for r in ent} == {(0, False), (0, True), (1, False)}
+    for r in rows:
+        if "survival_x" in r.extra:
+            x, y = np.asarray(r.extra["survival_x"]), np.asarray(r.extra["survival_y"])
+            assert np.all(np.diff(x) >= 0) and np.all(np.diff(y) < 0) and y[0] == 1.0
+    specs, frame = claim_specs(get_claim("ying2023.prop2a"), rows)
+    assert len(specs) == 3
+    for spec in specs:
+        assert_drawn_as_spec(spec, frame)

@@ -241,6 +241,24 @@ def test_adversarial_oracle_error_is_eps0_times_reward_norm(inst):
             assert_allclose(err, 0.3 * np.abs(ex.reward_tilde[i][r]).max(), rtol=1e-12)
 
 
+def test_exact_oracle_shared_policy_matches_per_run_solves(inst):
+    """The one-policy path (Q-hat linear in r~: one solve per unit reward) equals a direct solve per run."""
+    from netmarl_verify.solvers.exact import truncated_q
+
+    mdp, pol, gamma = inst.mdp, inst.policy, inst.gamma
+    utils = [StateEntropyUtility(gamma)] * mdp.n
+    est = shadow_pg_estimates(mdp, pol, gamma, utils, 1, batch=20, horizon=6, initial=inst.initial, oracle="exact",
+                              runs=4, rng=5)
+    zero = (np.zeros(mdp.n, dtype=np.int64),) * 2
+    for r in range(4):
+        assert est.finite[r].all()
+        shadow = mdp.with_rewards([est.reward_tilde[j][r] for j in range(mdp.n)], reward_form="local")
+        for j in range(mdp.n):
+            direct = truncated_q(shadow, pol, j, 1, ("fixed",) + zero, gamma)
+            # the linear combination of S_j A_j unit solves vs one solve: rounding of LU solves, |Q| <= 1e2
+            assert_allclose(est.q_tables[j][r], direct, rtol=0, atol=1e-12)
+
+
 # ---------------------------------------------------------------------------- TD (23)
 def test_td_fixed_point_with_full_neighbourhood_is_q():
     """N = all agents: no aggregation, the fixed point is Q_i of the shadow model, under either law."""

@@ -11,16 +11,18 @@ Claims, by module (registered at import, in this order):
   policy gradient against the optimum over all of Λ, the truncated global-state policies;
 - :mod:`.algorithm` — ``ying2023.alg1_estimators``, ``ying2023.prop2a``, ``ying2023.prop2c``,
   ``ying2023.thm1``: Algorithm 1's estimators against exact expectations, Prop. 2(I) coverage,
-  Prop. 2(III)'s H-truncation term, Theorem 1's per-step inequality (41) and (38), Theorem 2's rate,
+  Prop. 2(III) (its H-truncation term exactly, (27) by coverage), Theorem 1's per-step inequality (41),
+  (38) and the coverage of (43), Theorem 2's rate,
   the TD oracle, Prop. 2(II);
-- :mod:`.experiments` — ``ying2023.e2``: the toolkit's reproduction E2 (the paper has none), Algorithm 1's
-  exact learning curves against the optimum over Λ.
+- :mod:`.experiments` — ``ying2023.e1``, ``ying2023.e2``, ``ying2023.e5``: the toolkit's reproductions (the
+  paper has none): E1 the decay in κ of Lemma 2 and Proposition 1 on the guide's families (mixture kernels with
+  tunable α), E2 Algorithm 1's exact learning curves against the optimum over Λ, E5 the follow-up's linemsg
+  exactly with Assumption 1's meter. E3 is ``ying2023.lemma3``'s figure (the ratio against ε per γ), E4
+  ``ying2023.prop2a``'s (the survival curve of :math:`\|\tilde\lambda_i - \lambda_i\|_2/\epsilon_1`).
 
 Conventions and readings (the implementation guide ``shared/claims/ying2023.md``): TV = ½ℓ1; λ
 and λ_i unnormalised, d normalised; ξ on global states; one κ for the policy and the truncation
-read two ways (R1/R2, :mod:`.decay`); (15)'s :math:`\hat Q_i` read :math:`\hat Q_j`. Not yet
-implemented (issue 11 stays open): Prop. 2(III)'s and (43)'s coverage, the reproductions
-E1, E3-E5.
+read two ways (R1/R2, :mod:`.decay`); (15)'s :math:`\hat Q_i` read :math:`\hat Q_j`.
 """
 
 from . import occupancy, decay, optimality, algorithm, experiments  # noqa: F401  (registration order = row order)

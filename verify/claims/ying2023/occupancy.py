@@ -37,11 +37,13 @@ from netmarl_verify.verify import (
     Choice,
     Claim,
     Fault,
+    HLine,
     LinesFigure,
     Measurement,
     Real,
     SearchSpace,
     Series,
+    Style,
     claim_factory,
     instance_seed,
     register,
@@ -172,9 +174,19 @@ def _lemma3_figure(rows):
     sub = rows[rows["instance"].str.contains("lemma3_absorbing")]
     if sub.empty:
         return None
-    return LinesFigure("Lemma 3 on the absorbing pair: measured / bound", Series("ratio (agent 0)", "ratio",
-                       where={"point.i": 0}), x="param.eps", where={"instance": list(sub["instance"].unique())},
-                       log_x=True, xlabel=r"$\varepsilon$", ylabel="measured / bound")
+    # E3 (guide §8.3): the ratio against eps, one curve per (gamma, eta), both readings of TV, against (49)
+    # one colour per (gamma, eta); solid: TV = half l1 (the paper's), dashed: TV read as l1
+    series = []
+    if (sub["param.eta"] > 0).any():  # eta = 0 and 1e-6 give the same curves to 1e-3 (the rows keep both): draw the floored ones
+        sub = sub[sub["param.eta"] > 0]
+    for k, ((g, eta), _) in enumerate(sub.groupby(["param.gamma", "param.eta"], sort=True)):
+        where = {"point.i": 0, "param.gamma": g, "param.eta": eta}
+        series.append(Series(rf"$\gamma = {g:g}$, $\eta = {eta:g}$", "ratio", where=where, style=Style(color=f"C{k}")))
+        series.append(Series(None, "extra.ratio_tv_l1", where=where, style=Style(color=f"C{k}", linestyle="--")))
+    return LinesFigure("E3: Lemma 3 on the absorbing pair, measured / bound (49)\n"
+                       "solid: TV = half l1 (as printed), dashed: TV read as l1", series, x="param.eps",
+                       where={"instance": list(sub["instance"].unique())}, hlines=[HLine(1.0, "bound (49)")],
+                       log_x=True, xlabel=r"$\varepsilon$", ylabel="measured / bound", legend="below")
 
 
 # ============================================================================ search
