@@ -512,3 +512,12 @@ def test_claims_need_no_paper_file_and_cite_registered_papers():
     from netmarl_verify.verify import get_claim
     real = get_claim("qu2020.thm1")
     assert real.reference.arxiv == "2006.06626" and "Qu" in real.citation
+
+
+def test_assert_unbiased_constant_coordinates_are_exact():
+    """All-equal samples: variance 0, not the rounding of the mean (which once gave t = -141 for 0.1)."""
+    samples = np.full((20000, 2), 0.1)
+    samples[:, 1] = np.random.default_rng(0).normal(size=20000)
+    assert_unbiased(samples, [0.1, 0.0], alpha=0.01)  # no BiasError
+    with pytest.raises(BiasError):
+        assert_unbiased(samples, [0.1 + 1e-9, 0.0], alpha=0.01)  # a constant off its target is biased

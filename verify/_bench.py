@@ -250,10 +250,36 @@ GOAL_SHADOW_PG = 1_000_000.0
 #: Goal of the main job's wall time, seconds (issue 10 §5: the full qu2020 report on 2 cores).
 GOAL_MAIN_JOB_SECONDS = 120.0
 
+def run_dec_neural_ac_case(threads, seed=0):
+    """gu2021 DEC-NEURAL-AC (Alg. 1-2) on mf_congestion(L=5, N=2), M = 64, B = 64, 16 runs: samples/s and agent-steps/s."""
+    from threadpoolctl import threadpool_limits
+
+    from netmarl_verify.solvers.sampled import dec_neural_ac_throughput
+    from netmarl_verify.solvers.sampled._dec_neural_ac import GOAL_SAMPLES_PER_SECOND
+
+    with threadpool_limits(limits=threads):
+        t0 = time.perf_counter()
+        rate = dec_neural_ac_throughput(rng=seed)
+        wall = time.perf_counter() - t0
+    goal = GOAL_SAMPLES_PER_SECOND
+    return {"case": "dec-neural-ac", "n": 2, "backend": "congestion M=64 B=64 R=16", "agent_steps_per_s": 2 * rate,
+            "total_s": wall, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "samples_per_s": rate,
+            "notes": f"gu2021 Alg. 2, {rate:,.0f} samples/s (goal > {goal:,.0f}: {'met' if rate > goal else 'MISSED'})"}
+
+
+def run_bn_case(threads, seed=0):
+    """chen2024: the exact Nash gap (N = 16 one-state, N = 10 ten-state) and exact-gradient ascent: three rows."""
+    from ._bench_chen2024 import bn_bench_case
+
+    return bn_bench_case(threads, seed)  # pins the BLAS threads itself
+
+
 CASES = {"exact": None, "simulator": run_simulator_case, "step": run_generic_step_case, "sac": _sac_case,
-         "shadow-pg": run_shadow_pg_case, "main-job": run_main_job_case}
+         "shadow-pg": run_shadow_pg_case, "dec-neural-ac": run_dec_neural_ac_case, "bn": run_bn_case,
+         "main-job": run_main_job_case}
 #: Cases run when ``--only`` is not given (``main-job`` takes minutes: ask for it by name).
-DEFAULT_CASES = ("exact", "simulator", "step", "sac", "shadow-pg")
+DEFAULT_CASES = ("exact", "simulator", "step", "sac", "shadow-pg", "dec-neural-ac", "bn")
 
 
 def _child(args):
@@ -305,12 +331,12 @@ def _format(rows):
     other = [r for r in rows if r["case"] != "exact" and "error" not in r]
     if other:
         lines.append("")
-        head = f"{'case':<10} {'n':>3} {'setting':<22} {'agent-steps/s':>14} {'wall s':>8} {'peak MiB':>9}  notes"
+        head = f"{'case':<13} {'n':>3} {'setting':<26} {'agent-steps/s':>14} {'wall s':>8} {'peak MiB':>9}  notes"
         lines += [head, "-" * len(head)]
         for r in other:
             rate = r["agent_steps_per_s"]
             rate = f"{rate:>14,.0f}" if rate == rate else f"{'-':>14}"
-            lines.append(f"{r['case']:<10} {r['n']:>3} {r['backend']:<22} {rate} "
+            lines.append(f"{r['case']:<13} {r['n']:>3} {r['backend']:<26} {rate} "
                          f"{r['total_s']:>8.2f} {r['peak_rss_mib']:>9.0f}  {r.get('notes', '')}")
     return "\n".join(lines)
 
@@ -416,7 +442,8 @@ def main(argv=None):
     p.add_argument("--backend", help=argparse.SUPPRESS)
     p.add_argument("--case", default="exact", help=argparse.SUPPRESS)
     p.add_argument("--only", default=list(DEFAULT_CASES), type=_names(tuple(CASES), "case"),
-                   help="comma-separated cases to run: exact, simulator, step, sac, shadow-pg, main-job (default all but "
+                   help="comma-separated cases to run: exact, simulator, step, sac, shadow-pg, dec-neural-ac, bn, main-job "
+                        "(default all but "
                         "main-job, which runs the whole qu2020 report: about 2 minutes)")
     args = p.parse_args(argv)
     if args.child:
@@ -436,7 +463,8 @@ def main(argv=None):
     for n, b in (it if "exact" in only else []):
         rows.append(_run_in_subprocess(n, b, args.threads, args.seed, args.timeout))
     for case in [c for c in CASES if c != "exact" and c in only]:
-        rows.append(_run_in_subprocess(0, "-", args.threads, args.seed, args.timeout, case=case))
+        res = _run_in_subprocess(0, "-", args.threads, args.seed, args.timeout, case=case)
+        rows.extend(res if isinstance(res, list) else [res])  # a case may report several rows (bn)
     meta = {"python": platform.python_version(), "machine": platform.machine(), "cores": os.cpu_count(),
             "threads": args.threads, "seed": args.seed}
     if args.json:

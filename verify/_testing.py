@@ -623,6 +623,10 @@ def _unbiased_test(samples, exact, alpha, variance):
             raise ValueError(f"a t-test needs at least 2 samples, got {N}")
         method = "t"
         var = x.var(axis=0, ddof=1)
+        # A coordinate whose samples are all equal has variance 0; computed, it is the rounding of the mean
+        # (e.g. 1e-34 for 20,000 copies of 0.1), which would make t = +-sqrt(N - 1) and reject a constant
+        # that equals the target.
+        var = np.where((x == x[:1]).all(axis=0), 0.0, var)
     else:
         if N < 1:
             raise ValueError("need at least 1 sample")

@@ -71,6 +71,16 @@ state_action_chain, l1_contraction, critic_averaged_system, critic_mixing_consta
                              constants: the dense z-chain, Lemma 6's worst direction, Ḡ_i and h̄_i
                              (Lemmas 9-10), Lemma 7's norms
 
+Mean-field critic and actor (gu2021 App. A, Lemma C.1, eq. (17))
+----------------------------------------------------------------
+critic_fixed_point_mf     -- the box-bounded least-squares fixed point of the localized neural TD in the
+                             random-feature class (37), certified (:class:`CriticFixedPoint`)
+stationary_pairs, pair_kernel -- ν_θ on the lifted pairs (μ, h) and the pair chain
+critic_inputs, critic_input_table, critic_input_scale, random_feature_matrix, linearisation_bound
+                          -- the critic's inputs ζ^k_s, the features of (37) and the network-vs-linearisation gap
+expected_actor_direction  -- the exact E ĝ_s of DEC-NEURAL-AC given critics, and one sample's variance
+                             (:class:`ActorDirection`)
+
 Optimality and equilibria
 -------------------------
 optimal_values, optimal_gain, value_iteration, policy_iteration, lp_values -- optimal control
@@ -167,6 +177,19 @@ from ._mean_field import (
     lemma42_bounds,
     local_q,
     localized_gradient,
+)
+from ._mean_field_critic import (
+    ActorDirection,
+    CriticFixedPoint,
+    critic_fixed_point_mf,
+    critic_input_scale,
+    critic_input_table,
+    critic_inputs,
+    expected_actor_direction,
+    linearisation_bound,
+    pair_kernel,
+    random_feature_matrix,
+    stationary_pairs,
 )
 from ._restart import (
     RestartLaws,
@@ -310,6 +333,18 @@ __all__ = [
     "localized_gradient",
     "lemma42_bounds",
     "LOCAL_Q_WEIGHTS",
+    # gu2021: the critic's fixed point (Lemma C.1) and the actor's exact direction
+    "critic_fixed_point_mf",
+    "CriticFixedPoint",
+    "stationary_pairs",
+    "pair_kernel",
+    "critic_inputs",
+    "critic_input_table",
+    "critic_input_scale",
+    "random_feature_matrix",
+    "linearisation_bound",
+    "expected_actor_direction",
+    "ActorDirection",
     # interaction, decay and truncation
     "interaction_matrix",
     "interaction_rho",

@@ -31,13 +31,18 @@ On a :class:`~netmarl_verify.envs.CooperativeMarkovGame` with a
   independent of :math:`\bar\pi^i` (the parents are non-descendants of i). Because the next context is
   drawn afresh from :math:`m(\cdot|s')`, policy evaluation only needs :math:`U(s)=\sum_c m(c|s)V(s,c)`: an
   :math:`|S|\times|S|` solve per policy-iteration step (:func:`bn_best_response`); :func:`augmented_mdp` builds the
-  full augmented :class:`~netmarl_verify.envs.TabularMDP` for a second route. :func:`bn_nash_gap` is the
+  full augmented :class:`~netmarl_verify.envs.TabularMDP` for a second route. The augmented reward and kernel
+  are tensor reductions over the joint-action axes outside :math:`P_+^i` (memory :math:`O(|S|^2|\mathcal A|)`, no
+  per-agent indicator matrix); :func:`bn_nash_gap` gathers each factor once and forms every
+  :math:`w_i=\prod_{j\ne i}\pi^j` by prefix/suffix products (one state with N = 16 binary agents, or 10 states
+  with N = 10: well under a second). :func:`bn_nash_gap` is the
   **maximum** over agents (chen2024 Def. 1; OpenSpiel's NashConv sums). :func:`bn_optimality_gap` uses
   :math:`V^*` by policy iteration on the joint action (:func:`~netmarl_verify.solvers.exact.policy_iteration`).
 * **Mismatch coefficient** (Lemmas 2-3): :math:`M=\max_s\max_\pi d^\pi(s)/\min_{\pi'}d^{\pi'}(s)`, each extremum an
   MDP with reward :math:`e_s` solved by policy iteration over deterministic joint policies (:func:`mismatch_coefficient`).
 * **Gradient ascent** (eqs. (2)-(3)): :func:`bn_gradient_ascent` with a trace of :math:`L_\lambda`, :math:`V`,
-  :math:`\|\nabla\|`, the gap and :math:`\min\pi`.
+  :math:`\|\nabla\|`, the gap and :math:`\min\pi`; its loop works on the logits directly (index arrays built once, no
+  policy object per iterate) with the same arithmetic as :func:`bn_gradient` and :func:`log_barrier`.
 
 All values are unnormalised (scale :math:`1/(1-\gamma)`), weighted by the game's :math:`\mu`. Agents are
 numbered from 0.
@@ -119,14 +124,23 @@ def _check(game, policy):
         raise TypeError(f"expected a BNSoftmaxPolicy, got {type(policy).__name__}")
 
 
+_GETRF, _GETRS = scipy.linalg.get_lapack_funcs(("getrf", "getrs"), dtype=np.float64)
+
+
 def _evaluate_table(game, joint):
     nS, g = game.n_states, game.gamma
     P_pi = np.einsum("sa,sat->st", joint, game.P)
     R_pi = (joint * game.R).sum(axis=1)
     A = np.eye(nS) - g * P_pi
-    lu = scipy.linalg.lu_factor(A, check_finite=False)
-    V = scipy.linalg.lu_solve(lu, R_pi, check_finite=False)
-    d = scipy.linalg.lu_solve(lu, game.mu, trans=1, check_finite=False)
+    # scipy.linalg.lu_factor / lu_solve(check_finite=False) call exactly these LAPACK routines (same
+    # numbers); called directly to save their Python wrappers' overhead in bn_gradient_ascent's loop
+    lu, piv, info = _GETRF(A, overwrite_a=False)
+    if info != 0:
+        raise SolverAccuracyError(f"I - gamma P_pi is singular (LAPACK getrf info = {info})")
+    V, info_v = _GETRS(lu, piv, R_pi, trans=0)
+    d, info_d = _GETRS(lu, piv, np.asarray(game.mu, dtype=float), trans=1)
+    if info_v != 0 or info_d != 0:
+        raise SolverAccuracyError(f"LAPACK getrs failed (info = {info_v}, {info_d})")
     scale = max(1.0, float(np.abs(game.R).max(initial=0.0)) / (1.0 - g))
     res = max(float(np.abs(A @ V - R_pi).max()), float(np.abs(A.T @ d - game.mu).max()) * (1 - g))
     if not res <= RESIDUAL_TOL * scale:
@@ -341,30 +355,68 @@ class BNBestResponse:
     iterations: int = 0
 
 
-def _augmented_parts(game, policy, agent, tables=None):
-    """``(m, Rbar, Pbar)``: context law m[s, c], Rbar[s, c, b], Pbar[s, c, b, s'] for `agent`."""
+def _group_by_agent(values, policy, agent):
+    r"""``out[s, c, b, ...] = sum_{a: a^{P^i} = c, a^i = b} values[s, a, ...]`` for ``i = agent``.
+
+    A tensor reduction over the joint-action axes of the agents outside :math:`P_+^i` (C order: the
+    kept axes stay in increasing agent order, which is the parent-configuration order of
+    :class:`~netmarl_verify.envs.BNSoftmaxPolicy`; agent i's axis is then moved last). Memory: the
+    input and the (smaller) output only, never an ``(n_actions, |A^{P^i}||A^i|)`` indicator.
+    """
+    sizes = policy.game.action_sizes
+    nS, trail = values.shape[0], values.shape[2:]
+    keep = sorted(set(policy.dag.parents[agent]) | {agent})
+    drop = tuple(1 + j for j in range(len(sizes)) if j not in keep)
+    x = values.reshape((nS,) + sizes + trail)
+    if drop:
+        x = x.sum(axis=drop)
+    x = np.moveaxis(x, 1 + keep.index(agent), len(keep))
+    return x.reshape((nS, policy.parent_sizes[agent], sizes[agent]) + trail)
+
+
+def _others_products(factors):
+    """``w[i] = prod_{j != i} factors[j]`` for every i (prefix and suffix products), shape like `factors`."""
+    N = factors.shape[0]
+    prefix = np.cumprod(factors, axis=0)
+    suffix = np.cumprod(factors[::-1], axis=0)[::-1]
+    out = np.empty_like(factors)
+    for i in range(N):
+        if i == 0:
+            out[i] = suffix[1] if N > 1 else 1.0
+        elif i == N - 1:
+            out[i] = prefix[N - 2]
+        else:
+            out[i] = prefix[i - 1] * suffix[i + 1]
+    return out
+
+
+def _augmented_parts(game, policy, agent, tables=None, others=None):
+    r"""``(m, Rbar, Pbar)``: context law m[s, c], Rbar[s, c, b], Pbar[s, c, b, s'] for `agent`.
+
+    `others` (optional) is :math:`w=\prod_{j\ne i}\pi^j` on the joint actions, shape (nS, nA), when the
+    caller has it (:func:`bn_nash_gap` builds all of them from one pass of prefix/suffix products).
+    """
     tables = policy.local_tables() if tables is None else tables
     nS, nA = game.n_states, game.n_actions
     nP, Ai = tables[agent].shape[1:]
-    check_memory(8.0 * nS * nA * (nS + 2), f"the augmented kernel of agent {agent}")
-    w = np.ones((nS, nA))
-    for j, (t, c, o) in enumerate(zip(tables, policy.config, policy.own)):
-        if j != agent:
-            w *= t[:, c, o]
-    cfg, own = policy.config[agent], policy.own[agent]
-    keys = cfg * Ai + own
-    m = _grouped(w * (1.0 / Ai), keys, nP * Ai).reshape(nS, nP, Ai).sum(axis=2)  # = pi(a^P|s): any pi^i
+    check_memory(8.0 * nS * nA * (2 * nS + 3), f"the augmented kernel of agent {agent}")
+    if others is None:
+        w = np.ones((nS, nA))
+        for j, (t, c, o) in enumerate(zip(tables, policy.config, policy.own)):
+            if j != agent:
+                w *= t[:, c, o]
+    else:
+        w = others
+    m = _group_by_agent(w * (1.0 / Ai), policy, agent).sum(axis=2)  # = pi(a^P|s): any pi^i
     # the conditional of the remaining actions given (s, c, b): w / m (uniform where m = 0)
-    wsum = _grouped(w, keys, nP * Ai).reshape(nS, nP, Ai)
-    Rbar = _grouped(w * game.R, keys, nP * Ai).reshape(nS, nP, Ai)
-    onehot = np.zeros((nA, nP * Ai))
-    onehot[np.arange(nA), keys] = 1.0
-    Pbar = np.einsum("sa,sat,ak->skt", w, game.P, onehot).reshape(nS, nP, Ai, nS)
-    counts = onehot.sum(axis=0).reshape(nP, Ai)
+    wsum = _group_by_agent(w, policy, agent)
+    Rbar = _group_by_agent(w * game.R, policy, agent)
+    Pbar = _group_by_agent(w[:, :, None] * game.P, policy, agent)
     zero = wsum <= 0
     if zero.any():  # unreachable contexts: any well-defined conditional will do
-        Ru = _grouped(np.broadcast_to(game.R, (nS, nA)).copy(), keys, nP * Ai).reshape(nS, nP, Ai) / counts
-        Pu = np.einsum("sat,ak->skt", game.P, onehot).reshape(nS, nP, Ai, nS) / counts[None, :, :, None]
+        count = nA // (nP * Ai)  # joint actions per (c, b)
+        Ru = _group_by_agent(np.broadcast_to(game.R, (nS, nA)).copy(), policy, agent) / count
+        Pu = _group_by_agent(game.P, policy, agent) / count
         wsum = np.where(zero, 1.0, wsum)
         Rbar = np.where(zero, Ru * 1.0, Rbar)
         Pbar = np.where(zero[..., None], Pu, Pbar)
@@ -392,8 +444,12 @@ def bn_best_response(game, policy, agent, *, max_iter=10_000, current=None):
     agent = int(agent)
     if not 0 <= agent < game.n_agents:
         raise ValueError(f"`agent` must be in [0, {game.n_agents}), got {agent}")
-    tables = policy.local_tables()
-    m, Rbar, Pbar = _augmented_parts(game, policy, agent, tables)
+    return _best_response(game, policy, agent, policy.local_tables(), max_iter=max_iter, current=current)
+
+
+def _best_response(game, policy, agent, tables, *, max_iter=10_000, current=None, others=None):
+    """:func:`bn_best_response` on precomputed local tables (and optionally the others' product ``w``)."""
+    m, Rbar, Pbar = _augmented_parts(game, policy, agent, tables, others)
     nS, nP, Ai = Rbar.shape
     g = game.gamma
     scale = max(1.0, float(np.abs(game.R).max(initial=0.0)) / (1.0 - g))
@@ -432,8 +488,19 @@ def bn_nash_gap(game, policy, *, aggregate="max"):
     ``aggregate="sum"`` gives OpenSpiel's NashConv-style sum instead (a different quantity: do not mix).
     Returns ``(gap, [BNBestResponse per agent])``.
     """
-    cur = bn_evaluate(game, policy).value
-    brs = [bn_best_response(game, policy, i, current=cur) for i in range(game.n_agents)]
+    _check(game, policy)
+    if aggregate not in ("max", "sum"):
+        raise ValueError(f"`aggregate` must be 'max' or 'sum', got {aggregate!r}")
+    tables = policy.local_tables()
+    factors = policy.factor_tables(tables)  # one gather per agent over the joint actions
+    check_memory(8.0 * factors.size * 3, "the prefix/suffix products of a BN policy")
+    joint = np.ones((game.n_states, game.n_actions))
+    for f in factors:  # the same product order as BNSoftmaxPolicy.joint_table
+        joint *= f
+    cur = _evaluate_table(game, joint).value
+    others = _others_products(factors)
+    del factors
+    brs = [_best_response(game, policy, i, tables, current=cur, others=others[i]) for i in range(game.n_agents)]
     gains = [b.gain for b in brs]
     if aggregate == "max":
         return max(gains), brs
@@ -583,31 +650,79 @@ def bn_gradient_ascent(game, policy0, lam, eta, n_iter, *, gap=None, epsilon=Non
         raise ValueError(f"`gap` must be None, 'nash' or 'optimality', got {gap!r}")
     if gap == "optimality" and vstar is None:
         vstar = bn_optimal_value(game)[0]
-    pol = policy0
+    lam, eta = float(lam), float(eta)
+    step = _AscentStep(game, policy0, lam)
+    theta = [t.copy() for t in policy0.theta]
     Ls, Vs, norms, mins, gts, gaps = [], [], [], [], [], []
     fp = None
     for t in range(int(n_iter)):
-        tables = pol.local_tables()
-        ev = _evaluate_table(game, pol.joint_table(tables))
-        grad = bn_gradient(game, pol, lam, evaluation=ev)
-        Ls.append(ev.value + lam * log_barrier(pol))
-        Vs.append(ev.value)
-        norms.append(grad.norm)
-        mins.append(min(float(x.min()) for x in tables))
+        L, value, norm, min_pi, grads = step(theta)
+        Ls.append(L)
+        Vs.append(value)
+        norms.append(norm)
+        mins.append(min_pi)
         hit = False
         if gap is not None and t % gap_every == 0:
-            gv = (bn_nash_gap(game, pol)[0] if gap == "nash" else vstar - ev.value)
+            gv = (bn_nash_gap(game, policy0.with_theta(theta))[0] if gap == "nash" else vstar - value)
             gts.append(t)
             gaps.append(gv)
             if epsilon is not None and fp is None and gv <= epsilon:
                 fp, hit = t, stop_at_first_passage
-        pol = pol.with_theta([a + eta * b for a, b in zip(pol.theta, grad.per_agent)])  # chen2024 eq. (3)
+        theta = [a + eta * b for a, b in zip(theta, grads)]  # chen2024 eq. (3)
         if hit:
             break
-    Ls.append(bn_objective(game, pol, lam))
+    Ls.append(step(theta, value_only=True))
     return BNAscentTrace(L=np.array(Ls), V=np.array(Vs), grad_norm=np.array(norms), min_pi=np.array(mins),
-                         gap_t=np.array(gts, dtype=np.int64), gap=np.array(gaps), first_passage=fp, theta=pol.theta,
-                         eta=float(eta), lam=float(lam))
+                         gap_t=np.array(gts, dtype=np.int64), gap=np.array(gaps), first_passage=fp, theta=theta,
+                         eta=eta, lam=lam)
+
+
+class _AscentStep:
+    r"""One iterate of :func:`bn_gradient_ascent` without rebuilding a policy object.
+
+    The same arithmetic, in the same order, as :meth:`BNSoftmaxPolicy.local_tables` /
+    :meth:`~BNSoftmaxPolicy.log_local_tables` / :meth:`~BNSoftmaxPolicy.joint_table`,
+    :func:`_evaluate_table` (residual-certified), :func:`bn_gradient` (``reading="normalized"``, Bayes
+    conditionals) and :func:`log_barrier`; only the index arrays are built once, and the advantage and
+    parent marginal (not needed by the update) are skipped.
+    """
+
+    def __init__(self, game, policy, lam):
+        self.game, self.lam = game, lam
+        nS = game.n_states
+        self.coef = 1.0 / (1.0 - game.gamma)
+        self.log_cards = [math.log(A) for A in game.action_sizes]
+        self.agents = []
+        for cfg, own, shape in zip(policy.config, policy.own, policy.shapes):
+            _, nP, Ai = shape
+            K = nP * Ai
+            idx = (np.arange(nS)[:, None] * K + (cfg * Ai + own)[None, :]).reshape(-1)
+            self.agents.append((cfg, own, shape, idx, nS * K, lam / (nS * nP), 1.0 / Ai))
+
+    def __call__(self, theta, value_only=False):
+        game, nS = self.game, self.game.n_states
+        tables, barrier = [], 0.0
+        for t, lc in zip(theta, self.log_cards):
+            z = t - np.max(t, axis=-1, keepdims=True)
+            e = np.exp(z)
+            ssum = e.sum(axis=-1, keepdims=True)
+            tables.append(e / ssum)
+            barrier += float((z - np.log(ssum)).mean()) + lc  # log_barrier, by log-softmax
+        joint = np.ones((nS, game.n_actions))
+        for pi_i, (cfg, own, *_rest) in zip(tables, self.agents):
+            joint *= pi_i[:, cfg, own]
+        ev = _evaluate_table(game, joint)
+        L = ev.value + self.lam * barrier
+        if value_only:
+            return L
+        piQ = (joint * ev.Q).reshape(-1)
+        grads = []
+        for pi_i, (cfg, own, shape, idx, size, bscale, inv_card) in zip(tables, self.agents):
+            G = np.bincount(idx, weights=piQ, minlength=size).reshape(shape)
+            vterm = G - pi_i * G.sum(axis=2, keepdims=True)
+            grads.append(self.coef * ev.d_tilde[:, None, None] * vterm + bscale * (inv_card - pi_i))
+        norm = float(np.linalg.norm(np.concatenate([g.reshape(-1) for g in grads])))
+        return L, ev.value, norm, min(float(x.min()) for x in tables), grads
 
 
 def brute_force_best_gain(game, policy, agent):

@@ -19,6 +19,12 @@ shadow_pg_estimates   -- one iteration's estimators: λ̃ (20), r̃, Q̃ (23), g
 sample_trajectories   -- B trajectories of length H from ξ per run (:class:`Trajectories`)
 td_truncated_q        -- the TD oracle (23) alone
 
+run_dec_neural_td     -- gu2021 App. A Alg. 1 (decentralised neural TD per team s), batched (:class:`NeuralTDResult`)
+run_dec_neural_ac     -- gu2021 Alg. 2 (DEC-NEURAL-AC: energy-based ReLU team policies), batched
+                         (:class:`DecNeuralACResult`); dec_neural_ac_throughput for the bench row
+bn_pg_estimate        -- a sample-based estimate of chen2024 Lemma 1's gradient for Bayesian-network policies
+                         (geometric horizons, ancestral sampling), B at once (:class:`BNPGEstimate`)
+
 Step sizes
 ----------
 PowerSchedule -- ``scale / (shift + t) ** power``
@@ -50,6 +56,14 @@ timing, :class:`RunResult`), ``_schedules`` (step sizes), ``_tables`` (truncated
 hashed), ``_actor`` (the batched softmax actor) and ``_env`` (the environment protocol).
 """
 
+from ._bn_pg import BNPGEstimate, bn_pg_estimate
+from ._dec_neural_ac import (
+    DecNeuralACResult,
+    NeuralTDResult,
+    dec_neural_ac_throughput,
+    run_dec_neural_ac,
+    run_dec_neural_td,
+)
 from ._gossip import consensus_errors, disagreement, gossip, gossip_td_errors
 from ._nets import DeepReLU, TwoLayerReLU, average_parameters, running_average
 from ._runs import RunResult
@@ -94,4 +108,13 @@ __all__ = [
     "Trajectories",
     "td_truncated_q",
     "shadow_pg_throughput",
+    # gu2021 App. A: DEC-NEURAL-AC (Alg. 1-2)
+    "run_dec_neural_td",
+    "NeuralTDResult",
+    "run_dec_neural_ac",
+    "DecNeuralACResult",
+    "dec_neural_ac_throughput",
+    # chen2024: the sampled BN policy gradient
+    "bn_pg_estimate",
+    "BNPGEstimate",
 ]

@@ -41,7 +41,10 @@ def test_public_names():
                                     # ying2023 Alg. 1
                                     "run_shadow_pg", "ShadowPGResult", "ShadowPGState", "shadow_pg_estimates",
                                     "ShadowPGEstimates", "sample_trajectories", "Trajectories", "td_truncated_q",
-                                    "shadow_pg_throughput"}
+                                    "shadow_pg_throughput",
+                                    # gu2021 Alg. 1-2, chen2024's sampled gradient
+                                    "run_dec_neural_td", "NeuralTDResult", "run_dec_neural_ac", "DecNeuralACResult",
+                                    "dec_neural_ac_throughput", "bn_pg_estimate", "BNPGEstimate"}
     assert all(hasattr(sampled, name) for name in sampled.__all__)
     assert issubclass(SACResult, RunResult)
 
