@@ -268,6 +268,23 @@ def run_dec_neural_ac_case(threads, seed=0):
             "notes": f"gu2021 Alg. 2, {rate:,.0f} samples/s (goal > {goal:,.0f}: {'met' if rate > goal else 'MISSED'})"}
 
 
+def run_zhang_ac_case(threads, seed=0):
+    """zhang2025 Alg. 1-2 (deep ReLU critic with gossip) on the 13 x 5 Simple Spread, N = 2, 64 runs: agent-steps/s."""
+    from threadpoolctl import threadpool_limits
+
+    from netmarl_verify.solvers.sampled import zhang_ac_throughput
+    from netmarl_verify.solvers.sampled._zhang_ac import GOAL_ZHANG_AC
+
+    with threadpool_limits(limits=threads):
+        t0 = time.perf_counter()
+        rate = zhang_ac_throughput(rng=seed)
+        wall = time.perf_counter() - t0
+    goal = GOAL_ZHANG_AC
+    return {"case": "zhang-ac", "n": 2, "backend": "spread 13x5 m=20 D=5 R=64", "agent_steps_per_s": rate,
+            "total_s": wall, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "notes": f"zhang2025 Alg. 1-2, t_gossip = 10 (goal > {goal:,.0f}: {'met' if rate > goal else 'MISSED'})"}
+
+
 def run_bn_case(threads, seed=0):
     """chen2024: the exact Nash gap (N = 16 one-state, N = 10 ten-state) and exact-gradient ascent: three rows."""
     from ._bench_chen2024 import bn_bench_case
@@ -276,10 +293,11 @@ def run_bn_case(threads, seed=0):
 
 
 CASES = {"exact": None, "simulator": run_simulator_case, "step": run_generic_step_case, "sac": _sac_case,
-         "shadow-pg": run_shadow_pg_case, "dec-neural-ac": run_dec_neural_ac_case, "bn": run_bn_case,
+         "shadow-pg": run_shadow_pg_case, "dec-neural-ac": run_dec_neural_ac_case, "zhang-ac": run_zhang_ac_case,
+         "bn": run_bn_case,
          "main-job": run_main_job_case}
 #: Cases run when ``--only`` is not given (``main-job`` takes minutes: ask for it by name).
-DEFAULT_CASES = ("exact", "simulator", "step", "sac", "shadow-pg", "dec-neural-ac", "bn")
+DEFAULT_CASES = ("exact", "simulator", "step", "sac", "shadow-pg", "dec-neural-ac", "zhang-ac", "bn")
 
 
 def _child(args):
@@ -442,7 +460,8 @@ def main(argv=None):
     p.add_argument("--backend", help=argparse.SUPPRESS)
     p.add_argument("--case", default="exact", help=argparse.SUPPRESS)
     p.add_argument("--only", default=list(DEFAULT_CASES), type=_names(tuple(CASES), "case"),
-                   help="comma-separated cases to run: exact, simulator, step, sac, shadow-pg, dec-neural-ac, bn, main-job "
+                   help="comma-separated cases to run: exact, simulator, step, sac, shadow-pg, dec-neural-ac, zhang-ac, bn, "
+                        "main-job "
                         "(default all but "
                         "main-job, which runs the whole qu2020 report: about 2 minutes)")
     args = p.parse_args(argv)

@@ -22,6 +22,9 @@ td_truncated_q        -- the TD oracle (23) alone
 run_dec_neural_td     -- gu2021 App. A Alg. 1 (decentralised neural TD per team s), batched (:class:`NeuralTDResult`)
 run_dec_neural_ac     -- gu2021 Alg. 2 (DEC-NEURAL-AC: energy-based ReLU team policies), batched
                          (:class:`DecNeuralACResult`); dec_neural_ac_throughput for the bench row
+run_zhang_ac          -- zhang2025 Alg. 1 (actor: TD-error, V-TD, Q-value and oracle directions, per-agent / global /
+                         no normalisation) with the deep ReLU critic of Alg. 2 (gossip) or Alg. 3, batched
+                         (:class:`ZhangACResult`); deep_neural_td runs the critic alone (:class:`DeepTDResult`)
 bn_pg_estimate        -- a sample-based estimate of chen2024 Lemma 1's gradient for Bayesian-network policies
                          (geometric horizons, ancestral sampling), B at once (:class:`BNPGEstimate`)
 
@@ -63,6 +66,15 @@ from ._dec_neural_ac import (
     dec_neural_ac_throughput,
     run_dec_neural_ac,
     run_dec_neural_td,
+)
+from ._zhang_ac import (
+    DeepTDResult,
+    ZhangACResult,
+    ZhangACState,
+    actor_directions,
+    deep_neural_td,
+    run_zhang_ac,
+    zhang_ac_throughput,
 )
 from ._gossip import consensus_errors, disagreement, gossip, gossip_td_errors
 from ._nets import DeepReLU, TwoLayerReLU, average_parameters, running_average
@@ -114,6 +126,14 @@ __all__ = [
     "run_dec_neural_ac",
     "DecNeuralACResult",
     "dec_neural_ac_throughput",
+    # zhang2025 Alg. 1-3: deep neural actor-critic with gossip
+    "run_zhang_ac",
+    "ZhangACResult",
+    "ZhangACState",
+    "deep_neural_td",
+    "DeepTDResult",
+    "actor_directions",
+    "zhang_ac_throughput",
     # chen2024: the sampled BN policy gradient
     "bn_pg_estimate",
     "BNPGEstimate",

@@ -44,7 +44,10 @@ def test_public_names():
                                     "shadow_pg_throughput",
                                     # gu2021 Alg. 1-2, chen2024's sampled gradient
                                     "run_dec_neural_td", "NeuralTDResult", "run_dec_neural_ac", "DecNeuralACResult",
-                                    "dec_neural_ac_throughput", "bn_pg_estimate", "BNPGEstimate"}
+                                    "dec_neural_ac_throughput", "bn_pg_estimate", "BNPGEstimate",
+                                    # zhang2025 Alg. 1-3
+                                    "run_zhang_ac", "ZhangACResult", "ZhangACState", "deep_neural_td",
+                                    "DeepTDResult", "actor_directions", "zhang_ac_throughput"}
     assert all(hasattr(sampled, name) for name in sampled.__all__)
     assert issubclass(SACResult, RunResult)
 
