@@ -41,6 +41,7 @@ from ._figures import (
     VLine,
     Where,
     is_figure_spec,
+    row_extra,
 )
 from ._fit import bootstrap_rate_quantile, fit_exponential_rate, fit_loglog_slope
 from ._kit import (
@@ -167,6 +168,7 @@ __all__ = [
     "HLine",
     "VLine",
     "is_figure_spec",
+    "row_extra",
     # fitting
     "fit_exponential_rate",
     "fit_loglog_slope",

@@ -48,7 +48,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 __all__ = ["Where", "Style", "Series", "HLine", "VLine", "LinesFigure", "DecayFigure", "LogLogErrorFigure",
-           "is_figure_spec"]
+           "is_figure_spec", "row_extra"]
 
 DEFAULT_BAND = (0.1, 0.9)
 
@@ -450,6 +450,33 @@ class LogLogErrorFigure(LinesFigure):
             v = getattr(self, name)
             if v is not None:
                 object.__setattr__(self, name, float(v))
+
+
+def row_extra(row, key, default=None):
+    """``extra[key]`` of one tidy row (a mapping or a DataFrame row), lists included.
+
+    Scalar extras are also expanded into ``extra.<key>`` columns; lists and dicts live only in the
+    row's ``extra`` JSON column (:meth:`~netmarl_verify.verify.CheckResult.to_dict`). A figure that
+    draws a recorded curve reads it here.
+
+    Examples
+    --------
+    >>> row_extra({"extra": '{"curve": [1.0, 0.5]}', "extra.T": 3}, "curve"), row_extra({"extra.T": 3}, "T")
+    ([1.0, 0.5], 3)
+    """
+    import json
+
+    col = f"extra.{key}"
+    value = row.get(col, None) if hasattr(row, "get") else None
+    if value is not None and not (isinstance(value, float) and value != value):
+        return value
+    extra = row.get("extra", None) if hasattr(row, "get") else None
+    if isinstance(extra, str):
+        try:
+            extra = json.loads(extra)
+        except ValueError:
+            return default
+    return extra.get(key, default) if isinstance(extra, dict) else default
 
 
 def is_figure_spec(obj):

@@ -19,8 +19,23 @@ def _verdicts(rows, pred=lambda r: True):
     return {r.verdict for r in rows if pred(r)}
 
 
+STRUCTURE_IDS = ("chen2024.def3", "chen2024.coord_product_vs_bn", "chen2024.assump2", "chen2024.sampled_gradient",
+                 "chen2024.lemma2_threshold", "chen2024.lemma3_threshold")
+
+
 def test_listed_in_order():
-    assert [c.id for c in list_claims("chen2024")] == list(IDS)
+    assert [c.id for c in list_claims("chen2024")] == list(IDS) + list(STRUCTURE_IDS)
+
+
+@pytest.mark.parametrize("cid", ["chen2024.thm1", "chen2024.thm2"])
+def test_gap_curves_are_drawn(quick_rows, cid):
+    """The recorded gap curves (list extras: only in the JSON `extra` column) become figures."""
+    from _figure_checks import assert_drawn_as_spec, claim_specs
+
+    specs, frame = claim_specs(get_claim(cid), quick_rows[cid])
+    assert specs
+    for spec in specs:
+        assert_drawn_as_spec(spec, frame)
 
 
 @pytest.mark.parametrize("cid", ["chen2024.barrier_joint", "chen2024.lemma4", "chen2024.def1_nashgap",

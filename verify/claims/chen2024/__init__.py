@@ -10,18 +10,22 @@ Claims, by module (registered at import, in this order):
   stationary points;
 - :mod:`.rates` — ``chen2024.thm1``, ``chen2024.thm1_ascent``, ``chen2024.thm1_algebra``, ``chen2024.thm2``,
   ``chen2024.thm2_algebra``: exact-gradient ascent (2)-(3) with the paper's step size and λ, and the sympy
-  replay of A.3 / A.5.
+  replay of A.3 / A.5;
+- :mod:`.structure` — ``chen2024.def3``, ``chen2024.coord_product_vs_bn``, ``chen2024.assump2``,
+  ``chen2024.sampled_gradient``, ``chen2024.lemma2_threshold``, ``chen2024.lemma3_threshold``: Definition 3's
+  validator against two independent tests on every labelled DAG (N ≤ 5), the guide's E1/E2 (product policy vs
+  the full DAG on coordination games), Assumption 2's meter and the proofs' use of it, the sampled Lemma 1
+  gradient (unbiased), and searches along rays from stationary points at the gradient thresholds of Lemmas 2-3.
 
 Readings (guide ``shared/claims/chen2024.md`` §1.2, §8; the paper is the authority): agents numbered from 0;
 joint actions in C order (agent 0 most significant); conditionals Bayesian, not interventions; Lemma 1 is
 checked with d normalised (it holds) and unnormalised as §2 defines it (off by 1/(1-γ): a finding);
 λ pinned by the proofs (ε/(2M), ε/(2^{N+1}NM)); Nash gap a maximum over agents with the deviation class
 π̄^i(a^i|s, a^{P^i}); the theorems' min_{t<T} read with the first passage + 1. The paper has no experiments:
-every instance is a guide §7 family. Not yet implemented (issue 13 stays open): ``chen2024.def3`` and
-``chen2024.coord_product_vs_bn`` as claims, searches at the gradient thresholds of Lemmas 2-3, the per-action
-proof-step quantities (4)-(7), the sampled gradient, the N = 16 benchmark.
+every instance is a guide §7 family. Not yet implemented: the per-action
+proof-step quantities (4)-(7).
 """
 
-from . import gradient, gaps, rates  # noqa: F401  (registration order = row order)
+from . import gradient, gaps, rates, structure  # noqa: F401  (registration order = row order)
 
-__all__ = ["gradient", "gaps", "rates"]
+__all__ = ["gradient", "gaps", "rates", "structure"]

@@ -38,6 +38,7 @@ from netmarl_verify.verify import (
     assume_at_least,
     claim_factory,
     register,
+    row_extra,
 )
 
 from ._common import PAPER, PAPER_FILE, make_instance, meter_rows, mismatch_of, random_space, random_theta, vstar_of
@@ -236,10 +237,10 @@ def _gap_figure(rows, title):
         if sub.empty:
             continue
         r = sub.iloc[0]
-        y = r.get("extra.gap_curve")
+        y = row_extra(r, "gap_curve")  # lists live in the JSON `extra` column only
         if not isinstance(y, (list, tuple, np.ndarray)):
             continue  # rows without the recorded curve (e.g. a budget-censored run)
-        t = r.get("extra.gap_t")
+        t = row_extra(r, "gap_t")
         t = list(t) if isinstance(t, (list, tuple, np.ndarray)) else list(range(len(y)))
         y = list(y)
         if len(t) < 2 or len(t) != len(y):

@@ -41,7 +41,6 @@ probability (:math:`1-\delta_0` as printed, :math:`1-2n\delta_0` as Prop. 2(III)
 the TD oracle and Theorem 2 are in the claims of the same names below.
 """
 
-import json
 import math
 
 import numpy as np
@@ -62,6 +61,7 @@ from netmarl_verify.verify import (
     claim_factory,
     instance_seed,
     register,
+    row_extra,
 )
 
 from ._common import MIXTURE, PAPER, PAPER_FILE, RANDOM_KHOP, make_instance, measured_mf, problem_of
@@ -224,10 +224,9 @@ def _prop2a_figure(rows):
         i = int(one["point.i"].min())
         one = one[one["point.i"] == i]
         series = []
-        for _, r in one.iterrows():  # lists are kept in the JSON `extra` column only (not expanded)
-            ex = json.loads(r["extra"]) if isinstance(r["extra"], str) else r["extra"]
-            series.append(Series(f"B = {int(r['point.B'])}, H = {int(r['point.H'])}", np.asarray(ex["survival_y"]),
-                                 x=np.asarray(ex["survival_x"])))
+        for _, r in one.iterrows():
+            series.append(Series(f"B = {int(r['point.B'])}, H = {int(r['point.H'])}",
+                                 np.asarray(row_extra(r, "survival_y")), x=np.asarray(row_extra(r, "survival_x"))))
         delta0 = float(one["extra.delta0"].iloc[0])
         specs.append(LinesFigure(f"E4: Prop. 2(I) coverage, {name}, agent {i}", series,
                                  hlines=[HLine(delta0, r"$\delta_0$")], vlines=[VLine(1.0, r"$\epsilon_1(\delta_0)$")],
