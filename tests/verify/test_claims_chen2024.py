@@ -20,7 +20,8 @@ def _verdicts(rows, pred=lambda r: True):
 
 
 STRUCTURE_IDS = ("chen2024.def3", "chen2024.coord_product_vs_bn", "chen2024.assump2", "chen2024.sampled_gradient",
-                 "chen2024.lemma2_threshold", "chen2024.lemma3_threshold")
+                 "chen2024.lemma2_threshold", "chen2024.lemma3_threshold", "chen2024.lemma2_steps",
+                 "chen2024.lemma3_steps")
 
 
 def test_listed_in_order():

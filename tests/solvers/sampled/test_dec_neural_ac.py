@@ -350,3 +350,19 @@ def test_bad_inputs_raise_clear_errors(lifted, policy):
 
 def test_throughput_is_positive():
     assert dec_neural_ac_throughput(width=8, batch=8, runs=2, n_iterations=1) > 0
+
+
+def test_transient_pairs_get_exactly_zero_stationary_mass():
+    """Regression: the batched stationary solve left ~1e-13 on transient pairs (congestion path), above the fixed
+    point's support tolerance, and critic_fixed_point_mf refused nu ("support not closed under K")."""
+    from netmarl_verify.envs._mean_field import lift, mf_congestion, random_individual_policy
+    from netmarl_verify.solvers.exact import stationary_pairs
+    from netmarl_verify.solvers.sampled import run_dec_neural_td
+
+    model = mf_congestion(4, "path", n_agents=2, gamma=0.5)
+    lifted = lift(model)
+    w = lifted.multinomial_policy(random_individual_policy(model, np.random.default_rng(0)))
+    res = run_dec_neural_td(lifted, w, 1, width=16, rng=0, metrics=("critic_fp_distance",), checkpoints=[0, 63])
+    assert np.isfinite(res.trace["critic_fp_distance"]).all()
+    nu = stationary_pairs(lifted, w)
+    assert (nu == 0).any()  # the congestion path has transient pairs

@@ -15,17 +15,19 @@ Claims, by module (registered at import, in this order):
   ``chen2024.sampled_gradient``, ``chen2024.lemma2_threshold``, ``chen2024.lemma3_threshold``: Definition 3's
   validator against two independent tests on every labelled DAG (N ≤ 5), the guide's E1/E2 (product policy vs
   the full DAG on coordination games), Assumption 2's meter and the proofs' use of it, the sampled Lemma 1
-  gradient (unbiased), and searches along rays from stationary points at the gradient thresholds of Lemmas 2-3.
+  gradient (unbiased), and searches along rays from stationary points at the gradient thresholds of Lemmas 2-3;
+- :mod:`.proof_steps` — ``chen2024.lemma2_steps``, ``chen2024.lemma3_steps``: the proofs' per-action steps (4)-(8)
+  of A.2 and A.4 at the same stationary points (and ascent iterates), under both readings of d and of (6)'s
+  denominator.
 
 Readings (guide ``shared/claims/chen2024.md`` §1.2, §8; the paper is the authority): agents numbered from 0;
 joint actions in C order (agent 0 most significant); conditionals Bayesian, not interventions; Lemma 1 is
 checked with d normalised (it holds) and unnormalised as §2 defines it (off by 1/(1-γ): a finding);
 λ pinned by the proofs (ε/(2M), ε/(2^{N+1}NM)); Nash gap a maximum over agents with the deviation class
 π̄^i(a^i|s, a^{P^i}); the theorems' min_{t<T} read with the first passage + 1. The paper has no experiments:
-every instance is a guide §7 family. Not yet implemented: the per-action
-proof-step quantities (4)-(7).
+every instance is a guide §7 family.
 """
 
-from . import gradient, gaps, rates, structure  # noqa: F401  (registration order = row order)
+from . import gradient, gaps, rates, structure, proof_steps  # noqa: F401  (registration order = row order)
 
-__all__ = ["gradient", "gaps", "rates", "structure"]
+__all__ = ["gradient", "gaps", "rates", "structure", "proof_steps"]

@@ -15,9 +15,9 @@ Readings. Deviation class of Def. 1 for a BN policy: :math:`\bar\pi^i(a^i|s,a^{P
 :math:`\max_s\tilde d^{\pi'}(s)/\tilde d^{\pi_\theta}(s)` with π' the maximising deviation (Lemma 2) or π* (Lemma 3), the
 ratio inside the proofs. The stationary point must satisfy the statement's threshold
 :math:`\|\nabla L_\lambda\|\le\lambda/(2|S||\mathcal A|\max_i|\mathcal A^i|)` (a point assumption); rows also report A.3's threshold
-:math:`\lambda/(2|S|\max_i|\mathcal A^i|)`. Not yet done (issue 13): searching θ *at* the thresholds for the worst gap,
-the per-action proof-step quantities (4)-(7) on every row (only :math:`\min\pi(a^{P^i}|s)2^N|\mathcal A^{P^i}|` of A.4 is
-recorded).
+:math:`\lambda/(2|S|\max_i|\mathcal A^i|)`. The search of θ at the thresholds for the worst gap is
+``chen2024.lemma2_threshold`` / ``lemma3_threshold`` (:mod:`.structure`); the per-action proof steps (4)-(8) at these
+points are ``chen2024.lemma2_steps`` / ``lemma3_steps`` (:mod:`.proof_steps`).
 """
 
 import itertools

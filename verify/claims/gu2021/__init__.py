@@ -9,17 +9,28 @@ Claims, by module (registered at import, in this order):
   :math:`Q_s` (statement, proof and repaired exponents), of :math:`V_s` (used in Lemma D.4), and the
   LocalQ error (32);
 - :mod:`.gradient` — ``gu2021.lemma4_3_phi``, ``gu2021.lemma4_3_pg``, ``gu2021.lemma4_3_local``,
-  ``gu2021.lemma4_3_zero``: Lemma 4.3 for the energy policy (14).
+  ``gu2021.lemma4_3_zero``: Lemma 4.3 for the energy policy (14);
+- :mod:`.critic` — ``gu2021.lemmaC1_contraction``, ``gu2021.critic_fixed_point``, ``gu2021.thmC1_rate``,
+  ``gu2021.eq44_localization``, ``gu2021.thm5_1``, ``gu2021.init_scale``, ``gu2021.locality_2hop``: the critic
+  (App. A Alg. 1, ``solvers.sampled.run_dec_neural_td``) against the exact fixed point of Lemma C.1
+  (``solvers.exact.critic_fixed_point_mf``), Thm C.1's rates, (44) and Theorem 5.1's chain, the initial scale
+  for both readings of b_m, and the marginal locality (30) with its tightness at distance 2;
+- :mod:`.actor` — ``gu2021.pdl``, ``gu2021.thm5_2``, ``gu2021.assump_R2_D``, ``gu2021.assump5_2_sigma``,
+  ``gu2021.assump5_3_L``, ``gu2021.eq75``, ``gu2021.assump_R1_c0``, ``gu2021.policy_class_optima``,
+  ``gu2021.thmD1``, ``gu2021.lemmaD4_eq84``: DEC-NEURAL-AC (Alg. 2, ``solvers.sampled.run_dec_neural_ac``)
+  against exact J, the performance difference (66)-(67), the actor's assumptions R1, R2 and 5.2-5.3 metered
+  exactly, (75), Theorem D.1 with every term exact, step (84) of Lemma D.4, and the optima of the policy
+  classes.
 
 Conventions and readings (the implementation guide ``shared/claims/gu2021.md`` §3): team reward (7)
 ``"weighted"`` (default; the reading the proofs use) and ``"printed"``, both run; empty teams have one
 dummy type with :math:`\zeta_s = 0`; actor input :math:`\zeta_s = (\mu(s),h(s))/\sqrt2`; φ carries
 :math:`b_m` (the derivative of (13)); :math:`r_{\max}=\max|r|` of the individual reward. The paper has no
 experiments: every instance is a toolkit-defined family (guide §8). Not yet implemented (issue 12 stays
-open): locality (30), Lemma 4.1 for other policy classes, the critic (Alg. 1, Thm 5.1, Lemmas C.1-C.2),
-the actor (Alg. 2, Thm 5.2, App. D) and the assumption meters R1, R2, 5.1-5.4.
+open): Lemma 4.1 for other policy classes, Lemma C.2 (random features; it needs Assumption 5.1's R_min first),
+Assumptions 5.1 and 5.4, Lemmas D.1-D.3, Prop. D.1 and Lemma D.4's (77).
 """
 
-from . import lifting, decay, gradient  # noqa: F401  (registration order = row order)
+from . import lifting, decay, gradient, critic, actor  # noqa: F401  (registration order = row order)
 
-__all__ = ["lifting", "decay", "gradient"]
+__all__ = ["lifting", "decay", "gradient", "critic", "actor"]

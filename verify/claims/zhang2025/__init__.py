@@ -14,13 +14,20 @@ Claims, by module (registered at import, in this order):
 - :mod:`.consensus` — ``zhang2025.assump5_1``, ``zhang2025.gossip_rate``, ``zhang2025.factC2``: the consensus
   matrix meter, the gossip bound of (26)(d), mean preservation;
 - :mod:`.proof_steps` — ``zhang2025.eq8_normalized``, ``zhang2025.eq11_recursion``: the normalised-direction
-  inequality of (8) l. 3; the recursion (9) iterated against (10)-(11).
+  inequality of (8) l. 3; the recursion (9) iterated against (10)-(11);
+- :mod:`.algorithm` — ``zhang2025.eq30_td_direction``, ``eq23_neural_td``, ``critic_init``, ``critic_spread``,
+  ``eq26_actor_gossip``, ``thm5_10_rate``, ``thm5_10_alg``, ``figD1_td_vs_q``, ``figD1_gossip``, ``factC3``,
+  ``eq38_41``, ``cor5_11``: Algorithms 1-3 (``solvers.sampled.run_zhang_ac``) against exact truth, the actor's
+  TD-error direction (30), neural TD (23), the critic at init and before gossip, Theorem 5.10 with the exact
+  oracle and with Alg. 1 + 2, App. D.1's Fig. 2/10 and Fig. 5 with exact curves, and the sympy re-derivations of
+  (38)-(41) and Cor. 5.11.
 
 Conventions (guide ``shared/claims/zhang2025.md`` §2): kernel ``"original"`` (J, Q, Adv on ℙ) and ``"restart"``
 (on the restart kernel), both run; TV = ½‖·‖₁; F(θ) read as :math:`E_{\nu(\theta)}[\psi\psi^\top]`. Not yet
-implemented (issue 14 stays open): the DNN critic and actor (Alg. 1-3), the proof steps (15)-(41), Thm 5.10, Cor. 5.11, the D.1 ablations.
+implemented: the D.1 width, depth, agents and (K, M) ablations (Fig. 6-9), the proof steps (15)-(36)
+other than (23), (26), (30), Assumption 5.9 and Fact C.3's uniqueness beyond the instances run.
 """
 
-from . import restart, gradient, smoothness, consensus, proof_steps  # noqa: F401  (registration order = row order)
+from . import restart, gradient, smoothness, consensus, proof_steps, algorithm  # noqa: F401  (registration order)
 
-__all__ = ["restart", "gradient", "smoothness", "consensus", "proof_steps"]
+__all__ = ["restart", "gradient", "smoothness", "consensus", "proof_steps", "algorithm"]
