@@ -724,7 +724,7 @@ def make_claims(*, faults):
               statement="A BN policy is fully correlated iff |E| = N(N-1)/2, the maximum number of edges of a BN; "
                         "equivalently the DAG is a transitive tournament, i.e. P^i = {1..i-1} in a topological order. "
                         "Lemma 3 / Theorem 2 apply only to such DAGs.",
-              latex=r"|\mathcal E|=\tfrac{N(N-1)}{2}\iff\mathcal G\text{ transitive tournament}\iff"
+              latex=r"|\mathcal E|=\tfrac{N(N-1)}{2}\iff\mathcal G\text{ transitive tournament}\iff "
                     r"P^{\sigma(k)}=\{\sigma(1),\dots,\sigma(k-1)\}",
               measure=lambda inst, rng, quick: _def3_measure(inst, rng, quick, f["validator"]),
               notes="Exact enumeration of every labelled DAG (N <= 4 quick, N <= 5 full; counts checked against "

@@ -1060,7 +1060,7 @@ def make_claims(*, faults):
               instances=_thmD1_instances,
               statement="min_t E||rho(t)||^2 <= 8 tau^2 Sigma^2 |S|/B + 4/sqrt(T) E[J(theta(T+1)) - J(theta(1))] + "
                         "eps_Q(T), eps_Q of (50) from the exact critic errors in L2(nu_theta(t)), with D and Sigma exact.",
-              latex=r"\min_tE\|\rho(t)\|_2^2\le\frac{8\tau^2\Sigma^2|\mathcal S|}{B}+\frac{4}{\sqrt T}E[J(\theta(T+1))-J(\theta(1))]"
+              latex=r"\min_tE\|\rho(t)\|_2^2\le\frac{8\tau^2\Sigma^2|\mathcal S|}{B}+\frac{4}{\sqrt{T}}E[J(\theta(T+1))-J(\theta(1))]"
                     r"+\epsilon_Q(T)",
               measure=lambda inst, rng, quick: _thmD1_measure(inst, rng, quick, f["rhs_scale"]),
               notes="Alg. 2 (k = 1, M = 16, B = 32, T_critic = 4M) run as prefixes of one seed, so theta(t) and the "

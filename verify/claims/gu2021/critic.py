@@ -32,7 +32,7 @@ Readings (guide §3, §4)
   :math:`[\omega(0)]_m\sim N(0,I/d)`, :math:`b_m\sim\mathrm{Unif}\{\pm1\}` shared by the teams, R = 1,
   :math:`\eta=\min\{(1-\gamma)/8,T^{-1/2}\}`, i.i.d. samples from ν (Alg. 1 as analysed).
 * Team reward (7): ``"weighted"`` (the proofs' reading) for the runs of Alg. 1; both readings for the exact
-  (44) rows. :math:`r_{\max}=\max|r|`; Lemma 4.2's :math:`(c,\rho)=(r_{\max}/(1-\gamma),\sqrt\gamma)`.
+  (44) rows. :math:`r_{\max}=\max|r|`; Lemma 4.2's :math:`(c,\rho)=(r_{\max}/(1-\gamma),\sqrt{\gamma})`.
 
 The explicit bound of ``critic_fixed_point`` (the toolkit's, not the paper's)
 --------------------------------------------------------------------------------
@@ -790,7 +790,7 @@ def make_claims(*, faults):
                         "R^{5/2} d^{5/4} M^{-1/4} + R^2 d T^{-1/2}): a rate in T_critic (-1/2) and in M (-1/4 at "
                         "T = 4M).",
               latex=r"E_{\rm init}\|Q_s(\cdot;\bar\omega)-Q_0(\cdot;\omega^*)\|^2_{L^2(\nu)}\le\mathcal O\Big("
-                    r"\frac{R^3d^{3/2}}{\sqrt M}+\frac{R^{5/2}d^{5/4}}{M^{1/4}}"
+                    r"\frac{R^3d^{3/2}}{\sqrt{M}}+\frac{R^{5/2}d^{5/4}}{M^{1/4}}"
                     r"+\frac{R^2d}{\sqrt{T_{\rm critic}}}\Big)",
               measure=lambda inst, rng, quick: _guarded(_rate_measure)(inst, rng, quick, f["td_discount"]),
               figure=_rate_figure, atol=SLOPE_ATOL,
@@ -806,7 +806,7 @@ def make_claims(*, faults):
                         "zeta^k_s), the projected TD fixed point Q_0 satisfies ||Q_s - Q_0||_{L2(nu)} <= "
                         "2 c rho^{k+1} / (1-gamma), (c, rho) from Lemma 4.2; squared, (44).",
               latex=r"\|Q_s^{\Pi}-Q_0\|_{L^2(\nu)}\le\frac{2c\rho^{k+1}+(II)}{1-\gamma},\ (II)=0,\ "
-                    r"(c,\rho)=\Big(\frac{r_{\max}}{1-\gamma},\sqrt\gamma\Big)",
+                    r"(c,\rho)=\Big(\frac{r_{\max}}{1-\gamma},\sqrt{\gamma}\Big)",
               measure=lambda inst, rng, quick: _guarded(_eq44_measure)(inst, rng, quick, f["c_scale"]),
               figure=_eq44_figure, atol=1e-12,
               notes="Q_0 = tabular local TD fixed point w = (Phi' D(I - gamma K) Phi)^-1 Phi' D r_s (state "
@@ -833,7 +833,7 @@ def make_claims(*, faults):
               paper=PAPER, paper_file=PAPER_FILE, assumptions=meter_rows, instances=_init_instances,
               statement="With the 1/sqrt(M) scaling of (13) and [W]_m(0) ~ N(0, I/d), the network's initial output "
                         "f(x; W(0)) has a scale independent of the width M.",
-              latex=r"E_{\rm init}\big[f(\zeta_s;\theta(0))^2\big]=O(1)\ \text{in}\ M,\quad f(x;W)=\frac1{\sqrt M}"
+              latex=r"E_{\rm init}\big[f(\zeta_s;\theta(0))^2\big]=O(1)\ \text{in}\ M,\quad f(x;W)=\frac1{\sqrt{M}}"
                     r"\sum_mb_m\mathrm{ReLU}(x^\top[W]_m)",
               measure=lambda inst, rng, quick: _init_measure(inst, rng, quick, f["init_exponent"]),
               figure=_init_figure, atol=SLOPE_ATOL,

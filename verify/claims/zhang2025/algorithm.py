@@ -1049,7 +1049,7 @@ def make_claims(*, faults):
               measure=lambda i, r, q: _spread_measure(i, r, q, f["reward_perturb"], f["sigma_power"]),
               statement="Before gossip the agents' critics differ by max_i ||W^i - W-bar||; the gossip contracts the "
                         "spread by sigma_2(A - J)^t (meter; exact inequality).",
-              latex=r"\max_i\|W^i_K-\bar W\|\le\sigma_2(A-\tfrac1N\mathbb 1\mathbb 1^\top)^{t}\sqrt N\max_i\|W^i-\bar W\|",
+              latex=r"\max_i\|W^i_K-\bar W\|\le\sigma_2(A-\tfrac1N\mathbb 1\mathbb 1^\top)^{t}\sqrt{N}\max_i\|W^i-\bar W\|",
               notes="Alg. 2 (deep_neural_td algorithm=2, K = 200, beta = 0.02, m = 12, D = 2, 4 runs), path-graph "
                     "consensus matrix (eta = 0.1). Configurations: one shared reward (r^i = r-bar: spread exactly "
                     "0 to rounding, finding: gossip is a no-op) and local rewards. atol 1e-12: the rounding of A^t W "
