@@ -5,9 +5,14 @@ field, timings, versions and provenance aside (``tests/golden/_golden.py``), wit
 NaN and no tolerance:
 
 * two runs in one process (no hidden state: caches, global RNGs, einsum path caches);
-* two runs of the CLI in fresh processes with ``--threads 1`` (no dependence on process state,
-  hash seeds or import order);
+* the first of them against a run of the CLI in a fresh process with ``--threads 1`` (no
+  dependence on process state, hash seeds, import order or memory layout), both as the CLI's
+  ``--json`` rows;
 * ``--threads 1`` against ``--threads 2`` (BLAS threads).
+
+Four quick runs per paper (two in this process, two CLI processes): the test process is the
+first "process" of the fresh-process comparison, which saves a fifth run (about 50 s of the
+suite with five papers).
 
 Finding (measured when written, OpenBLAS 0.3.30/0.3.31, 2 cores). The thread count is **not**
 bit-neutral for every claim: all rows of every qu2020 claim are bit-identical at 1 and 2
@@ -33,7 +38,7 @@ import sys
 import pytest
 
 from golden import _golden
-from netmarl_verify.verify import PAPERS, claims_for, run
+from netmarl_verify.verify import PAPERS, claims_for, run_checks
 
 #: Claims whose rows may differ in the last bits between 1 and 2 BLAS threads (module docstring).
 THREAD_SENSITIVE = {"qu2020.appA2", "qu2020.figB4"}
@@ -111,11 +116,30 @@ def test_there_is_a_paper_to_rerun():
     assert "qu2020" in PAPERS_WITH_CLAIMS
 
 
+def _in_process_rows(paper, seed=0):
+    """``run_checks`` in this process, as the CLI's ``--json`` lines would give them."""
+    lines = "\n".join(json.dumps(r.to_json_dict(), sort_keys=True)
+                      for r in run_checks(paper, quick=True, seed=seed, progress=False))
+    return _json_rows(lines)
+
+
+@pytest.fixture(scope="module")
+def in_process_rows():
+    cache = {}
+
+    def get(paper):
+        if paper not in cache:
+            cache[paper] = _in_process_rows(paper)
+        return cache[paper]
+
+    return get
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("paper", PAPERS_WITH_CLAIMS)
-def test_rerun_in_process_is_bit_identical(paper):
-    first = _golden.comparable_rows(run(paper, quick=True, seed=3, progress=False))
-    second = _golden.comparable_rows(run(paper, quick=True, seed=3, progress=False))
+def test_rerun_in_process_is_bit_identical(paper, in_process_rows):
+    first = in_process_rows(paper)
+    second = _in_process_rows(paper)
     assert len(first) > 0
     diffs = _differences(first, second)
     assert not diffs, f"{paper}: in-process rerun differs in {len(diffs)} fields:\n{_report(diffs)}"
@@ -135,9 +159,9 @@ def cli_rows():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("paper", PAPERS_WITH_CLAIMS)
-def test_rerun_in_fresh_processes_is_bit_identical(paper, cli_rows):
-    first = cli_rows(paper, 1)
-    second = _cli_rows(paper, 1)
+def test_rerun_in_fresh_processes_is_bit_identical(paper, cli_rows, in_process_rows):
+    first = in_process_rows(paper)  # this process (BLAS pinned to one thread by conftest)
+    second = cli_rows(paper, 1)     # a fresh one
     diffs = _differences(first, second)
     assert not diffs, f"{paper}: a second process differs in {len(diffs)} fields:\n{_report(diffs)}"
 
