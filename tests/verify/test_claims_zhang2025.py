@@ -28,7 +28,8 @@ def _point(**kv):
 ALGORITHM_IDS = ("zhang2025.eq30_td_direction", "zhang2025.eq23_neural_td", "zhang2025.critic_init",
                  "zhang2025.critic_spread", "zhang2025.eq26_actor_gossip", "zhang2025.thm5_10_rate",
                  "zhang2025.thm5_10_alg", "zhang2025.figD1_td_vs_q", "zhang2025.figD1_gossip", "zhang2025.factC3",
-                 "zhang2025.eq38_41", "zhang2025.cor5_11")
+                 "zhang2025.eq38_41", "zhang2025.cor5_11", "zhang2025.figD1_width", "zhang2025.figD1_depth",
+                 "zhang2025.figD1_KM", "zhang2025.figD1_agents", "zhang2025.eq34")
 
 
 def test_listed_in_order():

@@ -20,17 +20,20 @@ Claims, by module (registered at import, in this order):
   ``gu2021.thmD1``, ``gu2021.lemmaD4_eq84``: DEC-NEURAL-AC (Alg. 2, ``solvers.sampled.run_dec_neural_ac``)
   against exact J, the performance difference (66)-(67), the actor's assumptions R1, R2 and 5.2-5.3 metered
   exactly, (75), Theorem D.1 with every term exact, step (84) of Lemma D.4, and the optima of the policy
-  classes.
+  classes;
+- :mod:`.appendix` — ``gu2021.assump5_1_R``, ``gu2021.lemmaC2_rf``, ``gu2021.lemma4_1``, ``gu2021.assump5_4_additive``,
+  ``gu2021.lemmaD1``, ``gu2021.lemmaD3``, ``gu2021.propD1``, ``gu2021.lemmaD4``: Assumption 5.1's R (certified lower
+  bound and LP proxy), Lemma C.2 with 5.1 metered, Lemma 4.1 for the multinomial class, Assumption 5.4's
+  additivity, and Lemmas D.1, D.3, D.4 and Prop. D.1 at exact (approximately) stationary points.
 
 Conventions and readings (the implementation guide ``shared/claims/gu2021.md`` §3): team reward (7)
 ``"weighted"`` (default; the reading the proofs use) and ``"printed"``, both run; empty teams have one
 dummy type with :math:`\zeta_s = 0`; actor input :math:`\zeta_s = (\mu(s),h(s))/\sqrt2`; φ carries
 :math:`b_m` (the derivative of (13)); :math:`r_{\max}=\max|r|` of the individual reward. The paper has no
-experiments: every instance is a toolkit-defined family (guide §8). Not yet implemented (issue 12 stays
-open): Lemma 4.1 for other policy classes, Lemma C.2 (random features; it needs Assumption 5.1's R_min first),
-Assumptions 5.1 and 5.4, Lemmas D.1-D.3, Prop. D.1 and Lemma D.4's (77).
+experiments: every instance is a toolkit-defined family (guide §8). Not yet implemented: the D.x rate checks beyond Theorem D.1 and Lemma D.4 as
+run here (issue 12 stays open for the remaining guide ids).
 """
 
-from . import lifting, decay, gradient, critic, actor  # noqa: F401  (registration order = row order)
+from . import lifting, decay, gradient, critic, actor, appendix  # noqa: F401  (registration order = row order)
 
-__all__ = ["lifting", "decay", "gradient", "critic", "actor"]
+__all__ = ["lifting", "decay", "gradient", "critic", "actor", "appendix"]

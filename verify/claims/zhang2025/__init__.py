@@ -20,14 +20,16 @@ Claims, by module (registered at import, in this order):
   ``eq38_41``, ``cor5_11``: Algorithms 1-3 (``solvers.sampled.run_zhang_ac``) against exact truth, the actor's
   TD-error direction (30), neural TD (23), the critic at init and before gossip, Theorem 5.10 with the exact
   oracle and with Alg. 1 + 2, App. D.1's Fig. 2/10 and Fig. 5 with exact curves, and the sympy re-derivations of
-  (38)-(41) and Cor. 5.11.
+  (38)-(41) and Cor. 5.11;
+- :mod:`.ablations` — ``zhang2025.figD1_width``, ``figD1_depth``, ``figD1_KM``, ``figD1_agents``, ``eq34``: App. D.1's
+  Fig. 6-9 with exact episode returns beside the sampled ones (N = 4 refused with the memory it needs), and
+  line 3 of (34) against its tight Cauchy-Schwarz form.
 
 Conventions (guide ``shared/claims/zhang2025.md`` §2): kernel ``"original"`` (J, Q, Adv on ℙ) and ``"restart"``
 (on the restart kernel), both run; TV = ½‖·‖₁; F(θ) read as :math:`E_{\nu(\theta)}[\psi\psi^\top]`. Not yet
-implemented: the D.1 width, depth, agents and (K, M) ablations (Fig. 6-9), the proof steps (15)-(36)
-other than (23), (26), (30), Assumption 5.9 and Fact C.3's uniqueness beyond the instances run.
+implemented: the proof steps (22), (25), (33), (36) and Assumption 5.9.
 """
 
-from . import restart, gradient, smoothness, consensus, proof_steps, algorithm  # noqa: F401  (registration order)
+from . import restart, gradient, smoothness, consensus, proof_steps, algorithm, ablations  # noqa: F401  (row order)
 
-__all__ = ["restart", "gradient", "smoothness", "consensus", "proof_steps", "algorithm"]
+__all__ = ["restart", "gradient", "smoothness", "consensus", "proof_steps", "algorithm", "ablations"]
