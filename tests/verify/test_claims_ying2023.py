@@ -273,3 +273,16 @@ def test_e4_coverage_curves_and_entropy_rows():
     assert len(specs) == 3
     for spec in specs:
         assert_drawn_as_spec(spec, frame)
+
+
+@pytest.mark.parametrize("cid, fault", [("ying2023.occupancy", {"mass_scale": 0.9}),
+                                        ("ying2023.lemma1", {"gradient_scale": 3.0}),
+                                        ("ying2023.eq18", {"directed": True}),
+                                        ("ying2023.assump1", {"closed_form_scale": 0.5})])
+def test_identity_searches_hold_and_find_a_broken_input(cid, fault):
+    from netmarl_verify.verify import search_claim
+
+    honest = search_claim(get_claim(cid), 8, seed=0, progress=False)
+    assert honest.verdict == "holds", (cid, honest.params)
+    broken = search_claim(with_faults(cid, **fault), 8, seed=0, progress=False)
+    assert broken.verdict == "violated", cid

@@ -391,7 +391,7 @@ def make_claims(*, faults):
               latex=r"M_{ij} = \sup\mathrm{TV}\big(P_i(\cdot|s_j,s_{-j},a_j,a_{-j}),P_i(\cdot|s'_j,s_{-j},a'_j,a_{-j})\big),"
                     r"\quad \max_i\sum_j e^{\beta d(i,j)}M_{ij}\le\rho<1/\gamma",
               measure=lambda inst, rng, quick: _assump1_measure(inst, rng, quick, f["closed_form_scale"]),
-              instances=_assump1_instances,
+              instances=_assump1_instances, search=spaces,
               notes="Rows: the feasibility meter (measured max_i sum_j M_ij, bound 1/gamma) and the known answers "
                     f"(tolerance {ASSUMP1_TOL}). extra.M is the measured matrix."),
         Claim(id="ying2023.lemma2", source="Lemma 2 (I)-(II), Definition 1 (13)", **common,
@@ -414,7 +414,7 @@ def make_claims(*, faults):
               latex=r"E_{a\sim\pi_\theta(\cdot|s)}\Big[\psi_{\theta_i}(a_i|s_{N_i^\kappa})\sum_{j\in N_{-i}^\kappa}"
                     r"\hat Q_j(s_{N_j^\kappa},a_{N_j^\kappa})\Big]=0",
               measure=lambda inst, rng, quick: _eq18_measure(inst, rng, quick, f["directed"]),
-              instances=_eq18_instances,
+              instances=_eq18_instances, search=spaces,
               notes=f"measured = max over agents, states and score entries; bound = {EQ18_TOL} max(1, max|Q-hat|). "
                     "The identity needs j not in N_i => i not in N_j (symmetric d) and a product policy; the "
                     "broken-input test uses a one-sided relation."),

@@ -46,7 +46,7 @@ from netmarl_verify.verify import (
 )
 
 from ._common import MIXTURE, PAPER, PAPER_FILE, assumption1_rows, bound_lemma2, make_instance, measured_mf, problem_of
-from .decay import ROUNDING_ATOL, SOFTMAX_M_PSI, _mixture, _random_khop, _relay
+from .decay import ROUNDING_ATOL, SOFTMAX_M_PSI, _mixture, _random_khop, _relay, _search_spaces
 
 __all__ = ["make_claims", "E2_KAPPAS", "E1_ALPHAS", "E5_SIZES", "E5_GAMMAS"]
 
@@ -225,7 +225,7 @@ def make_claims(*, faults):
                         r"\max_i\|\hat g_i-\nabla_iF\|\le\frac{c_0\phi_0^\kappa M_\psi}{1-\gamma}",
                   assumptions=assumption1_rows,
                   measure=lambda inst, rng, quick: _e1_measure(inst, rng, quick, f["c0_scale"]),
-                  instances=_e1_instances, figure=_e1_figure, atol=ROUNDING_ATOL,
+                  instances=_e1_instances, figure=_e1_figure, atol=ROUNDING_ATOL, search=_search_spaces(),
                   notes="Toolkit-defined (guide §8.3 E1). The relay rows are violated: Lemma 2's finding for "
                         "kappa-hop policies (see ying2023.lemma2); local-policy families hold. M_f measured at theta, "
                         "M_psi = sqrt 2, reference 0."),

@@ -38,6 +38,7 @@ from netmarl_verify.verify import (
     Claim,
     Fault,
     HLine,
+    Integer,
     LinesFigure,
     Measurement,
     Real,
@@ -199,6 +200,32 @@ def _lemma3_search():
                         build, "Lemma 3's absorbing pair: discount, policy dependence eps, floor eta"),)
 
 
+def _identity_search():
+    """Random instances for the identity claims (occupancy, Lemma 1): mixture kernels and random kappa-hop lines,
+    with each of the three utilities (an identity has no extremal instance; the search looks for a bad one)."""
+    seed_max = 2**31 - 1
+
+    def build_mixture(p):
+        inst = envs.mixture_line(p["n"], p["alpha"], np.random.default_rng(p["seed"]), local_policy=p["local"],
+                                 gamma=p["gamma"], scale=p["scale"])
+        return make_instance(inst, p["utility"], family=MIXTURE, seed=p["seed"])
+
+    def build_khop(p):
+        inst = envs.random_khop(p["n"], p["kappa"], p["scale"], p["couple"], np.random.default_rng(p["seed"]),
+                                gamma=p["gamma"])
+        return make_instance(inst, p["utility"], family=RANDOM_KHOP, seed=p["seed"])
+
+    utility = Choice(("linear", "entropy", "apprenticeship"))
+    return (SearchSpace(MIXTURE, {"n": Integer(2, 4), "alpha": Real(0.0, 3.0), "gamma": Real(0.05, 0.95),
+                                  "scale": Real(0.05, 3.0), "local": Choice((True, False)), "utility": utility,
+                                  "seed": Integer(0, seed_max)}, build_mixture,
+                        "mixture kernels on a line, local or 1-hop softmax, any utility"),
+            SearchSpace(RANDOM_KHOP, {"n": Integer(2, 4), "kappa": Integer(0, 2), "scale": Real(0.05, 3.0),
+                                      "couple": Real(0.0, 1.0), "gamma": Real(0.05, 0.95), "utility": utility,
+                                      "seed": Integer(0, seed_max)}, build_khop,
+                        "random kappa-hop lines, any utility"))
+
+
 # ============================================================================ claims
 @claim_factory(
     mass_scale=Fault(1.0, "multiplies the occupancy (e.g. 1 - gamma: lambda normalised where (2) is not)"),
@@ -217,7 +244,7 @@ def make_claims(*, faults):
               latex=r"\sum_a\lambda(s',a)=\xi(s')+\gamma\sum_{s,a}P(s'|s,a)\lambda(s,a),\ "
                     r"\sum\lambda=\tfrac1{1-\gamma},\ \|\lambda-\lambda^{(H)}\|_1=\tfrac{\gamma^H}{1-\gamma}",
               measure=lambda inst, rng, quick: _occupancy_measure(inst, rng, quick, f["mass_scale"]),
-              instances=_instances,
+              instances=_instances, search=_identity_search(),
               notes=f"Identities; tolerance {OCCUPANCY_TOL}/(1-gamma). The flow constraints and the direct solve use "
                     "the compiled joint kernel (envs.NetworkedMDP.to_tabular), a route independent of the factored "
                     "solver that computes lambda."),
@@ -228,7 +255,7 @@ def make_claims(*, faults):
               latex=r"\nabla_\theta F(\theta)=\frac1{1-\gamma}E_{s\sim d^{\pi_\theta},a\sim\pi_\theta}"
                     r"\big[\psi_\theta(a|s)Q_f^{\pi_\theta}(s,a)\big]",
               measure=lambda inst, rng, quick: _lemma1_measure(inst, rng, quick, f["gradient_scale"]),
-              instances=_instances,
+              instances=_instances, search=_identity_search(),
               notes=f"Directional central differences (step 1e-5) along random unit directions; tolerance {LEMMA1_TOL} "
                     "max(1, ||grad||). Utilities: linear, local state entropy (signed shadow rewards), apprenticeship."),
         Claim(id="ying2023.lemma3", source="Lemma 3, eq. (47)-(49) (delegated to [28])", **common,
