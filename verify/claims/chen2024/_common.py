@@ -20,7 +20,7 @@ from netmarl_verify.solvers.exact._bn_exact import (
 )
 from netmarl_verify.verify import Assumption, Choice, Instance, Integer, Real, SearchSpace, instance_seed
 
-__all__ = ["PAPER", "PAPER_FILE", "SEED_MAX", "make_instance", "mismatch_of", "vstar_of", "random_theta",
+__all__ = ["one_blas_thread", "PAPER", "PAPER_FILE", "SEED_MAX", "make_instance", "mismatch_of", "vstar_of", "random_theta",
            "stationary_point", "meter_rows", "random_space", "thresholds"]
 
 PAPER = "chen2024"
@@ -119,3 +119,18 @@ def log_lam_space(family, fixed, doc):
 
 def fmt(x):
     return f"{x:.6g}" if isinstance(x, float) and math.isfinite(x) else str(x)
+
+
+def one_blas_thread(fn):
+    """Run a measurement with one BLAS thread and collect its rows: the ascents' thousands of small
+    solves would otherwise round differently with the thread count (reruns must be bit-identical)."""
+    import functools
+
+    from threadpoolctl import threadpool_limits
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        with threadpool_limits(limits=1):
+            return list(fn(*args, **kwargs))
+
+    return wrapped

@@ -84,8 +84,6 @@ Randomness: none beyond the instances' seeds (the starts are ``chen2024.lemma2``
 BLAS thread (bit-identical reruns).
 """
 
-import functools
-
 import numpy as np
 
 from netmarl_verify.solvers.exact._bn_exact import (
@@ -109,8 +107,8 @@ from netmarl_verify.verify import (
     register,
 )
 
-from ._common import (PAPER, PAPER_FILE, make_instance, meter_rows, mismatch_of, random_space, stationary_point,
-                      thresholds)
+from ._common import (PAPER, PAPER_FILE, make_instance, meter_rows, mismatch_of, one_blas_thread, random_space,
+                      stationary_point, thresholds)
 from .gaps import _def3_assumption, _lams, _lemma2_instances, _lemma3_instances, _starts
 
 __all__ = ["make_claims", "CHECKS", "READINGS", "ASCENT_LAMBDA", "ASCENT_BUDGET_QUICK", "ASCENT_BUDGET_FULL"]
@@ -152,18 +150,6 @@ READINGS = {
     "order": "fully correlated order",
 }
 _D_READINGS = (("dn", "d_tilde"), ("du", "d"))
-
-
-def _one_blas_thread(fn):
-    """Rows computed with one BLAS thread (thousands of small solves: bit-identical across thread counts)."""
-    from threadpoolctl import threadpool_limits
-
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        with threadpool_limits(limits=1):
-            return list(fn(*args, **kwargs))
-
-    return wrapped
 
 
 # ----------------------------------------------------------------------------- one point
@@ -387,7 +373,7 @@ def _lemma2_point_rows(pt, lam, M, point, extra, scale, weighting):
     yield from _rows_gain(pt, point, extra, hyp, scale, M)
 
 
-@_one_blas_thread
+@one_blas_thread
 def _lemma2_measure(instance, rng, quick, scale=1.0, weighting="joint"):
     bn = instance.payload["bn"]
     game = bn.game
@@ -410,7 +396,7 @@ def _lemma2_measure(instance, rng, quick, scale=1.0, weighting="joint"):
                                       scale, weighting)
 
 
-@_one_blas_thread
+@one_blas_thread
 def _lemma3_measure(instance, rng, quick, scale=1.0, q_identity="P+"):
     bn = instance.payload["bn"]
     game = bn.game

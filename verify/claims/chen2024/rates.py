@@ -41,7 +41,8 @@ from netmarl_verify.verify import (
     row_extra,
 )
 
-from ._common import PAPER, PAPER_FILE, make_instance, meter_rows, mismatch_of, random_space, random_theta, vstar_of
+from ._common import (PAPER, PAPER_FILE, make_instance, meter_rows, mismatch_of, one_blas_thread, random_space,
+                      random_theta, vstar_of)
 
 __all__ = ["make_claims", "thm1_T", "thm2_T", "algebra_steps"]
 
@@ -118,22 +119,7 @@ def _trace(instance, quick, which, theta0, c):
     return cache[key]
 
 
-def _one_blas_thread(fn):
-    """Run a measurement with one BLAS thread and collect its rows: the ascents' thousands of small
-    solves would otherwise round differently with the thread count (reruns must be bit-identical)."""
-    import functools
-
-    from threadpoolctl import threadpool_limits
-
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        with threadpool_limits(limits=1):
-            return list(fn(*args, **kwargs))
-
-    return wrapped
-
-
-@_one_blas_thread
+@one_blas_thread
 def _thm_measure(instance, rng, quick, which, T_scale=1.0):
     k = _constants(instance)
     if which == "optimality" and not instance.payload["bn"].dag.is_fully_correlated:
@@ -157,7 +143,7 @@ def _thm_measure(instance, rng, quick, which, T_scale=1.0):
                                  "gap_curve": trace.gap.tolist()[:400], "gap_t": trace.gap_t.tolist()[:400]})
 
 
-@_one_blas_thread
+@one_blas_thread
 def _ascent_measure(instance, rng, quick, factor=2.0):
     for which in ("nash", "optimality"):
         if which == "optimality" and not instance.payload["bn"].dag.is_fully_correlated:

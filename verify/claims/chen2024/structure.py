@@ -106,23 +106,11 @@ from netmarl_verify.verify import (
     register,
 )
 
-from ._common import PAPER, PAPER_FILE, SEED_MAX, make_instance, meter_rows, random_space, random_theta, stationary_point
+from ._common import (PAPER, PAPER_FILE, SEED_MAX, make_instance, meter_rows, one_blas_thread, random_space,
+                      random_theta, stationary_point)
 
 __all__ = ["make_claims", "enumerate_dags", "is_transitive_tournament", "has_prefix_parents", "label_order_validator",
            "LABELLED_DAGS", "COORD_LAMBDA", "COORD_EPS_REL", "SAMPLED_ALPHA"]
-
-def _one_blas_thread(fn):
-    """Rows computed with one BLAS thread (thousands of small solves: bit-identical across thread counts)."""
-    import functools
-
-    from threadpoolctl import threadpool_limits
-
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        with threadpool_limits(limits=1):
-            return list(fn(*args, **kwargs))
-
-    return wrapped
 
 
 # ----------------------------------------------------------------------------- Definition 3
@@ -206,7 +194,7 @@ def _shape_instances(seed):
                                           payload={"bn": bn, "name": f"random N={N} {label}", "seed": seed})
 
 
-@_one_blas_thread
+@one_blas_thread
 def _def3_measure(instance, rng, quick, validator="edge_count"):
     check = (lambda d: d.is_fully_correlated) if validator == "edge_count" else label_order_validator
     if instance.family == "all_dags":
@@ -299,7 +287,7 @@ def _coord_run(game, dag, theta, T, vstar):
             "V_T": float(vstar - opt_T), "L_gain": float(tr.L[-1] - tr.L[0]), "min_pi_T": float(tr.min_pi[-1])}
 
 
-@_one_blas_thread
+@one_blas_thread
 def _coord_measure(instance, rng, quick, full_dag="full", product_dag="product"):
     game = instance.payload["bn"].game
     N = game.n_agents
@@ -371,7 +359,7 @@ def _assump2_instances(quick, seed):
         yield make_instance("parity_star", seed, N=4)
 
 
-@_one_blas_thread
+@one_blas_thread
 def _assump2_measure(instance, rng, quick, horizon=True):
     bn = instance.payload["bn"]
     game = bn.game
@@ -459,7 +447,7 @@ def bonferroni_max_t(samples, exact, alpha):
                       "worst_se": float(se[k]) if m else 0.0}
 
 
-@_one_blas_thread
+@one_blas_thread
 def _sampled_measure(instance, rng, quick, conditional="bayes"):
     bn = instance.payload["bn"]
     game = bn.game
@@ -576,7 +564,7 @@ def _threshold_instances(which):
     return instances
 
 
-@_one_blas_thread
+@one_blas_thread
 def _threshold_measure(instance, rng, quick, which, bound_scale=1.0):
     from ._common import mismatch_of, vstar_of
 
