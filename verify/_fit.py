@@ -12,6 +12,8 @@ Power laws. :func:`fit_loglog_slope` fits :math:`\log y \approx b + s \log x` (a
 Uncertainty of a fitted rate. :func:`bootstrap_rate_quantile` resamples the rows of a set of
 curves (one per random instance) and returns a quantile of the rate fitted to the median curve
 of each resample (qu2020 App. B.4; the decay claims of gu2021 and ying2023 need it too).
+:func:`bootstrap_slope_ci` is the percentile-bootstrap interval of a log-log slope fitted to a
+curve averaged over random runs: resample the runs with replacement, rebuild the curve, refit.
 
 Non-positive and non-finite values are left out (an exact computation can give exactly 0 beyond
 the graph diameter); with fewer than two usable points, or a single abscissa, the fit is NaN.
@@ -19,7 +21,7 @@ the graph diameter); with fewer than two usable points, or a single abscissa, th
 
 import numpy as np
 
-__all__ = ["fit_exponential_rate", "fit_loglog_slope", "bootstrap_rate_quantile"]
+__all__ = ["fit_exponential_rate", "fit_loglog_slope", "bootstrap_rate_quantile", "bootstrap_slope_ci"]
 
 
 def _line_fit(x, y):
@@ -135,3 +137,58 @@ def bootstrap_rate_quantile(kappas, curves, q, n_boot, rng):
     rates = np.array([fit_exponential_rate(kappas, m) for m in medians])
     rates = rates[np.isfinite(rates)]
     return float(np.quantile(rates, q)) if rates.size else float("nan")
+
+
+def bootstrap_slope_ci(x, runs, level=0.9, n_boot=1000, rng=None, curve=None):
+    r"""Percentile-bootstrap interval of the log-log slope of a curve built from random runs.
+
+    Each of the `n_boot` resamples draws ``R`` runs (the first axis of `runs`) with replacement
+    (one ``rng.integers(0, R, size=(n_boot, R))`` call), builds the curve ``curve(runs[idx])``
+    (default: the mean over runs at each abscissa) and fits :func:`fit_loglog_slope` against `x`;
+    resamples whose fit is NaN are left out. The interval is the ``(1 - level)/2`` and
+    ``(1 + level)/2`` quantiles of the refitted slopes. It reflects the run-to-run spread only
+    (not the misfit of a straight line), and with few runs it is coarse: ``R`` runs have at most
+    ``C(2R - 1, R)`` distinct resamples (3 for R = 2).
+
+    Parameters
+    ----------
+    x : array_like, shape (K,)
+        Abscissae (> 0).
+    runs : ndarray, shape (R, ...)
+        One entry per run; with the default `curve`, shape (R, K).
+    level : float
+        Nominal two-sided coverage, in (0, 1).
+    n_boot : int
+    rng : numpy.random.Generator
+        The resampling stream (use one of its own, not the measurement's, to leave other draws unchanged).
+    curve : callable, optional
+        ``curve(resampled_runs) -> y`` of shape (K,); default ``resampled_runs.mean(axis=0)``.
+
+    Returns
+    -------
+    (float, float)
+        ``(low, high)``; ``(nan, nan)`` if every resample's fit is NaN.
+
+    Examples
+    --------
+    >>> x = np.array([16.0, 64.0, 256.0, 1024.0])
+    >>> runs = x ** -0.5 * np.exp(0.1 * np.random.default_rng(0).normal(size=(12, 4)))
+    >>> lo, hi = bootstrap_slope_ci(x, runs, 0.9, 500, np.random.default_rng(1))
+    >>> bool(lo <= fit_loglog_slope(x, runs.mean(axis=0)) <= hi), bool(-0.6 < lo < hi < -0.4)
+    (True, True)
+    """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"`level` must be in (0, 1), got {level!r}")
+    if rng is None:
+        raise ValueError("bootstrap_slope_ci needs an explicit `rng` (numpy.random.Generator)")
+    runs = np.asarray(runs, dtype=float)
+    x = np.asarray(x, dtype=float).ravel()
+    curve = (lambda r: r.mean(axis=0)) if curve is None else curve
+    R = runs.shape[0]
+    idx = rng.integers(0, R, size=(int(n_boot), R))
+    slopes = np.array([fit_loglog_slope(x, curve(runs[i])) for i in idx])
+    slopes = slopes[np.isfinite(slopes)]
+    if not slopes.size:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(slopes, [(1.0 - level) / 2.0, (1.0 + level) / 2.0])
+    return float(lo), float(hi)

@@ -87,7 +87,8 @@ def test_broken_inputs_are_violated(cid, fault, pred):
     assert "violated" in _verdicts(rows, pred or (lambda r: True)), (cid, fault)
 
 
-@pytest.mark.parametrize("cid", ["gu2021.lemma4_2", "gu2021.decay_V", "gu2021.localq_sup", "gu2021.lemma4_3_local"])
+@pytest.mark.parametrize("cid", ["gu2021.lemma4_2", "gu2021.decay_V", "gu2021.localq_sup", "gu2021.lemma4_3_local",
+                                 "gu2021.lemma3_1"])
 def test_figures_draw(quick_rows, cid):
     specs, frame = claim_specs(get_claim(cid), quick_rows[cid])
     for spec in specs[:1]:

@@ -74,11 +74,15 @@ from netmarl_verify.solvers.exact._mean_field_critic import (
 )
 from netmarl_verify.verify import (
     Assumption,
+    Choice,
     Claim,
     Fault,
+    Integer,
     LinesFigure,
     LogLogErrorFigure,
     Measurement,
+    Real,
+    SearchSpace,
     Series,
     claim_factory,
     fit_loglog_slope,
@@ -86,11 +90,12 @@ from netmarl_verify.verify import (
     json_loads,
     register,
 )
+from netmarl_verify.verify._fit import bootstrap_slope_ci
 
-from ._common import PAPER, PAPER_FILE, READINGS, energy_params, lifted_of, make_instance, meter_rows
+from ._common import PAPER, PAPER_FILE, READINGS, SEED_MAX, energy_params, lifted_of, make_instance, meter_rows
 
 __all__ = ["make_claims", "PDL_TOL", "T_GRID", "CLAIMED_SLOPE", "SLOPE_TOL", "SLOPE_CHECK", "REF_CHECK", "GATE_EPS",
-           "box_optimum", "exact_gradient", "TOOLKIT_SCALE"]
+           "box_optimum", "exact_gradient", "TOOLKIT_SCALE", "CI_LEVEL", "CI_METHOD", "NO_SEARCH", "actor_spaces"]
 
 TOOLKIT_SCALE = 1.0 / math.sqrt(2.0)
 #: (66)-(67) are identities between sums over |Xi| <= 100 terms of LU-solved values: 1e-10 relative is rounding.
@@ -112,6 +117,118 @@ ALG2 = {True: dict(width=16, batch=32, runs=2), False: dict(width=16, batch=32, 
 PGA_STARTS = {True: 2, False: 3}
 PGA_ITERS = {True: 25, False: 40}
 PGA_TOL = 1e-10
+#: The interval of a fitted slope: percentile bootstrap over the runs (resample runs, rebuild the curve, refit).
+CI_LEVEL = 0.9
+CI_BOOT = 1000
+CI_METHOD = "percentile bootstrap over runs (resample runs with replacement, rebuild the min-so-far mean gap, refit)"
+#: What the notes of a sampled claim say instead of declaring a search space.
+NO_SEARCH = "No search space: sampled (a search would select false alarms)"
+
+
+# ============================================================================ search spaces
+_GAMMA = Real(0.05, 0.95)
+_SEED = Integer(0, SEED_MAX)
+
+
+def actor_spaces(S=(3, 4), N=(2, 3), A=(2, 2), M=(8, 16), congestion_L=(3, 4), lazy=True, split=False):
+    """Search spaces of the exact actor-side claims (guide §8): random (graph, S, N, |A|, gamma, reward sign,
+    mu-weight, seed), congestion (L, topology, N, gamma, alpha, cost, seed), lazy_walk (L, N, gamma, P0, seed; L in
+    `congestion_L` too),
+    optionally split (gamma, seed); each with the energy width ``M`` (a Choice; None: the claim does not read it).
+    The seed is also the master seed (the individual policy and the energy parameters theta(0), b are drawn from it)."""
+    width = {} if M is None else {"M": Choice(tuple(M))}
+
+    def _w(p):
+        return {"M": p["M"]} if "M" in p else {}
+
+    def random(p):
+        return make_instance("random", p["seed"], graph=p["graph"], S=p["S"], N=p["N"], A=p["A"], gamma=p["gamma"],
+                             seed=p["seed"], signed=p["signed"], mu_weight=p["mu_weight"], **_w(p))
+
+    def congestion(p):
+        return make_instance("congestion", p["seed"], L=p["L"], topology=p["topology"], N=p["N"], gamma=p["gamma"],
+                             alpha=p["alpha"], cost=p["cost"], seed=p["seed"], **_w(p))
+
+    def lazy_walk(p):
+        return make_instance("lazy_walk", p["seed"], L=p["L"], N=p["N"], A=2, gamma=p["gamma"],
+                             initial=p["initial"], **_w(p))
+
+    def split_(p):
+        return make_instance("split", p["seed"], gamma=p["gamma"], **_w(p))
+
+    out = [SearchSpace("random", {"graph": Choice(("path", "cycle", "star")), "S": Integer(*S), "N": Integer(*N),
+                                  "A": Integer(*A), "gamma": _GAMMA, "signed": Choice((False, True)),
+                                  "mu_weight": Real(0.0, 3.0), "seed": _SEED, **width}, random,
+                       "random neighbour-supported kernels and mu-dependent rewards; Gaussian energy parameters"),
+           SearchSpace("congestion", {"L": Integer(*congestion_L), "topology": Choice(("path", "cycle")),
+                                      "N": Integer(*N), "gamma": _GAMMA, "alpha": Real(0.0, 1.0),
+                                      "cost": Real(0.0, 0.5), "seed": _SEED, **width}, congestion,
+                       "zones on a path or cycle, congested moves, random demands")]
+    if lazy:
+        out.append(SearchSpace("lazy_walk", {"L": Integer(*congestion_L), "N": Integer(*N), "gamma": _GAMMA,
+                                             "initial": Choice(("uniform", "at0")), "seed": _SEED, **width},
+                               lazy_walk, "lazy walk on a path, |A| = 2 (stay / move), reward at state 0"))
+    if split:
+        out.append(SearchSpace("split", {"gamma": _GAMMA, "seed": _SEED, **width}, split_,
+                               "guide §8 split: two agents at s0 must split to s1, s2 (correlated types)"))
+    return tuple(out)
+
+
+def _r2_spaces():
+    """assump_R2_D: the N grid 2..N_max of one family (the claim builds one instance per N from the instance's
+    parameters, so |A| = 2 is a (fixed) parameter: the sub-instances read it from there)."""
+
+    def lazy_walk(p):
+        return make_instance("lazy_walk", p["seed"], L=p["L"], A=p["A"], gamma=p["gamma"], initial=p["initial"],
+                             N_max=p["N_max"])
+
+    def congestion(p):
+        return make_instance("congestion", p["seed"], L=p["L"], topology=p["topology"], gamma=p["gamma"],
+                             alpha=p["alpha"], cost=p["cost"], seed=p["seed"], N_max=p["N_max"])
+
+    def random(p):
+        return make_instance("random", p["seed"], graph=p["graph"], S=p["S"], A=p["A"], gamma=p["gamma"],
+                             seed=p["seed"], signed=p["signed"], mu_weight=p["mu_weight"], N_max=p["N_max"])
+
+    return (
+        SearchSpace("lazy_walk", {"L": Integer(3, 4), "A": Integer(2, 2), "gamma": _GAMMA,
+                                  "initial": Choice(("uniform", "at0")),
+                                  "N_max": Integer(3, 5), "seed": _SEED}, lazy_walk,
+                    "lazy walk P_L, |A| = 2, P0 uniform or all agents at 0 (the finding's family), N = 2..N_max"),
+        SearchSpace("congestion", {"L": Integer(3, 4), "topology": Choice(("path", "cycle")), "gamma": _GAMMA,
+                                   "alpha": Real(0.0, 1.0), "cost": Real(0.0, 0.5), "N_max": Integer(3, 4),
+                                   "seed": _SEED}, congestion, "congestion zones, N = 2..N_max"),
+        SearchSpace("random", {"graph": Choice(("path", "cycle", "star")), "S": Integer(3, 4), "A": Integer(2, 2),
+                               "gamma": _GAMMA, "signed": Choice((False, True)), "mu_weight": Real(0.0, 3.0),
+                               "N_max": Integer(3, 4),
+                               "seed": _SEED}, random, "random kernels and rewards, N = 2..N_max"),
+    )
+
+
+def _ci_rng(instance, tag):
+    """The bootstrap's own stream (the measurement's rng is left untouched, so no other row changes)."""
+    return np.random.default_rng(instance_seed(int(instance.payload["seed"]), instance.name + " slope ci " + tag))
+
+
+def _padded(per_T):
+    """[(R, n_T) arrays] -> (R, K, max n_T), NaN-padded (the runs share each T's iterations)."""
+    R = per_T[0].shape[0]
+    out = np.full((R, len(per_T), max(a.shape[1] for a in per_T)), np.nan)
+    for j, a in enumerate(per_T):
+        out[:, j, :a.shape[1]] = a
+    return out
+
+
+def _min_gap_curve(g):
+    """min over t of the mean over runs of the gap, clipped at 0 (as the point slope is fitted)."""
+    return np.maximum(np.nanmin(np.mean(g, axis=0), axis=-1), 0.0)
+
+
+def _gap_slope_ci(instance, tag, grid, per_T):
+    lo, hi = bootstrap_slope_ci(np.asarray(grid, float), _padded(per_T), CI_LEVEL, CI_BOOT, _ci_rng(instance, tag),
+                                curve=_min_gap_curve)
+    return {"slope_ci_low": lo, "slope_ci_high": hi, "slope_ci_level": CI_LEVEL, "slope_ci_method": CI_METHOD,
+            "slope_ci_resamples": CI_BOOT}
 
 
 # ============================================================================ shared exact tools
@@ -313,7 +430,7 @@ def _thm_data(instance, rng, quick):
     opt = _lifted_optimum(lifted)
     grad_inf = max(float(np.abs(exact_gradient(lifted, first.theta0[r], first.b[r])[1]).max()) for r in range(R))
     # the exact-gradient reference: projected ascent with Alg. 2's step eta = T^-1/2, T steps, same theta(0), box
-    ref = {}
+    ref, ref_runs = {}, {}
     for T in grid:
         eta = T ** -0.5
         gaps = []
@@ -327,14 +444,17 @@ def _thm_data(instance, rng, quick):
                 th = np.clip(th + eta * g, th0 - hh, th0 + hh)
             gaps.append(Jstar[r] - np.asarray(Js))
         ref[T] = float(np.min(np.mean(gaps, axis=0)))
+        ref_runs[T] = np.asarray(gaps)  # (R, T)
     out = {"grid": grid, "k": k, "seed": seed, "ref_gap": ref, "Jstar": Jstar, "spread": spread, "stationarity": max(s[3] for s in star),
-           "lifted_opt": opt, "runs": runs, "gap": {}, "J0": None, "grad_inf": grad_inf}
+           "lifted_opt": opt, "runs": runs, "gap": {}, "J0": None, "grad_inf": grad_inf, "ref_runs": ref_runs,
+           "gap_runs": {}}
     for T in grid:
         tr = runs[T].trace
         tr = tr[tr["iteration"] < T]  # t in [T_actor] = theta(1..T), theta(1) = theta(0)
         J = tr.pivot(index="iteration", columns="run", values="J").to_numpy()  # (T, R)
         rho = tr.pivot(index="iteration", columns="run", values="grad_mapping").to_numpy()
         out["gap"][T] = float(np.min((Jstar[None, :] - J).mean(axis=1)))
+        out["gap_runs"][T] = (Jstar[None, :] - J).T  # (R, iterations)
         out.setdefault("rho", {})[T] = float(np.min(rho.mean(axis=1)))
         out["J0"] = float(J[0].mean())
     return out
@@ -372,13 +492,16 @@ def _thm_measure(instance, rng, quick, claimed_slope=CLAIMED_SLOPE, rhs_scale=1.
                              "J_star_spread": d["spread"], "J_star_stationarity": d["stationarity"],
                              "J_theta0": d["J0"], "lifted_optimum": d["lifted_opt"], "k": k, "seed": d["seed"],
                              "width": M, "batch": ALG2[quick]["batch"], "runs": ALG2[quick]["runs"],
-                             "travel_ratio": [math.sqrt(T) * d["grad_inf"] * math.sqrt(M) for T in grid]},
+                             "travel_ratio": [math.sqrt(T) * d["grad_inf"] * math.sqrt(M) for T in grid],
+                             **_gap_slope_ci(instance, "alg2", grid, [d["gap_runs"][T] for T in grid])},
                       assumptions=hyp)
     ref = np.array([d["ref_gap"][T] for T in grid])
     ref_slope = fit_loglog_slope(np.asarray(grid, float), np.maximum(ref, 0.0))
     yield Measurement(measured=float(ref_slope), bound=claimed_slope + SLOPE_TOL, point={"check": REF_CHECK},
                       values={"claimed_slope": claimed_slope, "slope_tol": SLOPE_TOL},
-                      extra={"T": list(grid), "gap": ref.tolist(), "seed": d["seed"]}, assumptions=hyp[:1])
+                      extra={"T": list(grid), "gap": ref.tolist(), "seed": d["seed"],
+                             **_gap_slope_ci(instance, "reference", grid, [d["ref_runs"][T] for T in grid])},
+                      assumptions=hyp[:1])
     # (76) without its O(|S| R^1.5 d^0.75 M^-0.25) term: what the explicit part alone covers
     d_s = 1 + model.n_actions
     for T in grid:
@@ -633,6 +756,12 @@ def _r2_instances(quick, seed):
     yield make_instance("congestion", seed, L=3, topology="path", gamma=0.9, seed=seed, Ngrid=(2, 3) if quick else (2, 3, 4))
 
 
+def _r2_grid(instance):
+    """The N grid of an instance: ``Ngrid`` (the claim's instances) or 2..``N_max`` (the search spaces)."""
+    p = instance.params
+    return tuple(p["Ngrid"]) if "Ngrid" in p else tuple(range(2, int(p["N_max"]) + 1))
+
+
 def _d2(lifted, w, initial=None):
     ev = evaluate_lifted(lifted, w, initial=initial, teams=False)
     nu = stationary_pairs(lifted, w)
@@ -646,8 +775,9 @@ def _d2(lifted, w, initial=None):
 
 def _r2_measure(instance, rng, quick, visitation_scale=1.0):
     per_n = []
-    base = {k: v for k, v in instance.params.items() if k not in ("family", "Ngrid")}
-    for N in instance.params["Ngrid"]:
+    grid = _r2_grid(instance)
+    base = {k: v for k, v in instance.params.items() if k not in ("family", "Ngrid", "N_max")}
+    for N in grid:
         sub = make_instance(instance.family, instance.payload["seed"], **base, N=N, M=8)
         lifted = lifted_of(sub)
         theta0, b = energy_params(sub, 8, "random")
@@ -663,7 +793,7 @@ def _r2_measure(instance, rng, quick, visitation_scale=1.0):
             yield Measurement(measured=d2, bound=ratio_max, point={"N": N, "t": t, "check": "D^2 <= sup dsigma/dnu"},
                               extra={"sigma_mass_off_supp_nu": off_mass, "n_mu": lifted.n_mu})
         per_n.append(worst)
-    Ns = np.asarray(instance.params["Ngrid"], float)
+    Ns = np.asarray(grid, float)
     slope = float(np.polyfit(Ns, np.log(per_n), 1)[0]) if np.all(np.isfinite(per_n)) else float("inf")
     yield Measurement(measured=slope, bound=GROWTH_TOL, point={"check": "growth of log sup_theta D^2 per agent"},
                       extra={"N": Ns.tolist(), "D2": per_n})
@@ -941,7 +1071,7 @@ def make_claims(*, faults):
     common = dict(paper=PAPER, paper_file=PAPER_FILE, assumptions=meter_rows)
     return [
         Claim(id="gu2021.pdl", source="App. D.2, eq. (66)-(67) (proof of Lemma D.1)", **common,
-              instances=_pdl_instances,
+              instances=_pdl_instances, search=actor_spaces(S=(3, 4), N=(2, 3), A=(2, 3), M=(8, 16)),
               statement="Performance difference (66): (1-gamma)(J(theta') - J(theta)) = E_{sigma-bar_theta'}<A^theta(mu,.), "
                         "Pi^theta'(.|mu) - Pi^theta(.|mu)>, sigma-bar normalised; and the equality in (67) for every "
                         "theta in B.",
@@ -952,7 +1082,9 @@ def make_claims(*, faults):
                     "(no stationarity needed); the '=' of (67) also uses E_{h~Pi~}[A] = 0 (the d sigma-bar ratio term "
                     "integrates to 0) and needs supp sigma* within supp sigma~ (the softmax gives every type mass; "
                     "extra.support_ok). Both readings of (7). theta* of (66) is any parameter here (the identity "
-                    "does not need the box optimum)."),
+                    "does not need the box optimum). Search spaces (actor_spaces): random (graph, |S| 3-4, N 2-3, "
+                    "|A| 2-3, gamma, reward sign, mu-weight, seed, M 8/16), congestion (L 3-4, topology, N, gamma, "
+                    "alpha, cost, seed, M), lazy_walk (L, N, gamma, P0, seed, M)."),
         Claim(id="gu2021.thm5_2", source="Theorem 5.2, eq. (25); (76); App. A Alg. 2", **common,
               instances=_thm_instances,
               statement="Alg. 2 with eta_actor = T^-1/2, R = tau = 1: min_{t in [T]} E[J(theta*) - J(theta(t))] <= "
@@ -975,9 +1107,13 @@ def make_claims(*, faults):
                     f"T = {MAX_DENSE} are evaluated at {MAX_DENSE + 1} evenly spaced checkpoints. extra.travel_ratio = "
                     "sqrt(T) ||grad J(theta(0))||_inf / (R/sqrt M): how far (in box half-widths) eta T ||grad J||_inf "
                     "lets a coordinate move. Finding: Alg. 2's gap is flat in T while the exact-gradient reference "
-                    "falls (gamma = 0.9): the critic bias (eps_Q of (50)) dominates at these widths."),
+                    "falls (gamma = 0.9): the critic bias (eps_Q of (50)) dominates at these widths. Both slope "
+                    f"rows carry extra.slope_ci_low/high: {int(CI_LEVEL * 100)}% {CI_METHOD}, {CI_BOOT} resamples "
+                    "(coarse: "
+                    "2 runs quick have 3 distinct resamples, 4 full 35); the verdict uses the point slope. "
+                    f"{NO_SEARCH}."),
         Claim(id="gu2021.assump_R2_D", source="Section 4.1, R2 (concentrability); enters (50), (53), (59)", **common,
-              instances=_r2_instances,
+              instances=_r2_instances, search=_r2_spaces(),
               statement="E_{nu_theta}[(d sigma_theta/d nu_theta)^2] <= D^2 for every theta, D a constant (the O(.) of "
                         "Thm 5.2 shows no N): rows check D_theta^2 <= sup dsigma/dnu < infinity along exact "
                         "projected ascent, and that sup_theta D_theta^2 does not grow with N.",
@@ -990,7 +1126,9 @@ def make_claims(*, faults):
                     "mu with agents there while sigma from the uniform P0 does: D = infinity, measured inf against "
                     "the finite sup of dsigma/dnu on supp nu). "
                     f"Growth row: least-squares slope of log sup_theta D^2 against N, bound {GROWTH_TOL} (reading: D "
-                    "independent of N)."),
+                    "independent of N; a fit over an exact N grid, no runs: no interval). Search spaces: lazy_walk "
+                    "(L 3-4, gamma, P0, N = 2..N_max <= 5, seed), congestion (L, topology, gamma, alpha, cost, "
+                    "N_max <= 4, seed), random (graph, |S| 3-4, gamma, reward sign, mu-weight, N_max <= 4, seed)."),
         Claim(id="gu2021.assump5_2_sigma", source="Assumption 5.2; Theorem D.1 (49)", **common,
               instances=_sigma_instances,
               statement="The actor estimate's noise has E||xi_s||^2 <= tau^2 Sigma^2/B; the exact single-sample "
@@ -1002,9 +1140,12 @@ def make_claims(*, faults):
               figure=_sigma_figure,
               notes="theta(t) and the Alg. 1 critic run at theta(t) from prefixes of one seeded Alg. 2 run (eta = "
                     "T^-1/2 fixed, so prefixes are the same run); q_s = sum_{y in N^k_s} Q_y. extra.B_for_unit_term = "
-                    "8 Sigma^2 |S|, the batch that makes (49)'s first term 1."),
+                    "8 Sigma^2 |S|, the batch that makes (49)'s first term 1. No search space: sampled (the "
+                    "points are Alg. 2 iterates and Alg. 1 critics; the inequality is exact at each, so a search "
+                    "would not select false alarms, but it would mostly search Alg. 2's seed, and one full "
+                    "evaluation runs Alg. 2 about 20 times, 1.5-4 s even on |Xi| = 21)."),
         Claim(id="gu2021.assump5_3_L", source="Assumption 5.3; Theorem D.1 (1 - L eta >= 1/2)", **common,
-              instances=_lip_instances,
+              instances=_lip_instances, search=actor_spaces(S=(3, 4), N=(2, 3), A=(2, 3), M=(8, 16)),
               statement="grad J is L-Lipschitz with 1 - L eta >= 1/2 at eta = T^-1/2, i.e. L <= sqrt(T)/2: "
                         "difference quotients of the exact gradient on nearby pairs and across activation boundaries.",
               latex=r"\frac{\|\nabla J(\theta)-\nabla J(\theta')\|}{\|\theta-\theta'\|}\le L\le\frac{\sqrt{T_{\rm actor}}}{2}",
@@ -1014,9 +1155,11 @@ def make_claims(*, faults):
                     "that z^T[theta_s]_m = +-eps for a type feature z of the team size with the largest sigma-mass. "
                     "phi's indicator makes grad J jump across the gate, so the quotient grows like 1/eps: no finite "
                     "L exists for the ReLU energy policy (14) (the paper cites Lipschitz P and r, [25], which does "
-                    f"not cover the ReLU features). T = {T_GRID[0][-1]} quick, {T_GRID[1][-1]} full."),
+                    f"not cover the ReLU features). T = {T_GRID[0][-1]} quick, {T_GRID[1][-1]} full. Search spaces: as "
+                    "gu2021.pdl (the gate pairs are violated on every instance: the search finds the finding)."),
         Claim(id="gu2021.eq75", source="Proof of Theorem 5.2, eq. (75) ([34, H.3])", **common,
               instances=_eq75_instances,
+              search=actor_spaces(S=(3, 3), N=(2, 2), M=None, congestion_L=(3, 3), lazy=False),
               statement="For every theta in B, grad J(theta(t))^T (theta - theta(t)) <= 2 (R + eta r_max/(1-gamma)) "
                         "||rho(t)||_2, rho(t) = G(theta(t)) the gradient mapping (48).",
               latex=r"\max_{\theta\in\mathcal B}\nabla J(\theta(t))^\top(\theta-\theta(t))\le2\Big(R+\frac{\eta r_{\max}}{1-\gamma}\Big)\|\rho(t)\|_2",
@@ -1025,9 +1168,11 @@ def make_claims(*, faults):
                     "T^-1/2 at the largest T of thm5_2. The printed box is l_inf with half-width R/sqrt(M), whose l2 "
                     "radius is R sqrt(|S|(1+|A|)); [34]'s argument is for an l2 ball of radius R (point.box rows). "
                     "extra.l1_over_l2 = ||g||_1/||g||_2: at an interior point with rho = grad J the LHS/RHS ratio "
-                    "is about l1_over_l2/(2 sqrt(M)) <= sqrt(|S|(1+|A|))/2."),
+                    "is about l1_over_l2/(2 sqrt(M)) <= sqrt(|S|(1+|A|))/2. Search spaces: random and congestion with "
+                    "|S| = L = 3, N = 2 (one evaluation runs the Alg. 2 grid, ~1.5 s; the inequality is exact at "
+                    "every point, Alg. 2 only supplies theta(0), b and some of the points)."),
         Claim(id="gu2021.assump_R1_c0", source="Section 4.1, R1 (anti-concentration)", **common,
-              instances=_r1_instances,
+              instances=_r1_instances, search=actor_spaces(S=(3, 4), N=(2, 3), A=(2, 3), M=(8, 16)),
               statement="There is c_0 with P_{zeta~nu_theta}(|v^T zeta| <= tau) <= c_0 tau for every theta, tau >= 0, "
                         "unit v (and the same under sigma_theta); rows: the stated form at tau = 0 (bound 0) and as "
                         "tau -> 0 against the Fubini constant sqrt(2d/pi) E[1/||zeta||], and the Gaussian-averaged "
@@ -1039,9 +1184,11 @@ def make_claims(*, faults):
                     "sigma_theta of a Gaussian energy policy. v is a unit vector orthogonal to the heaviest support "
                     "point, so P(|v^T zeta| <= tau) >= its mass for every tau: on a finite support (d >= 2) no finite "
                     "c_0 exists (the tau = 0 rows are violated for any c_0; the small-tau rows exceed the Fubini "
-                    "constant). The Fubini form, the one NTK-style proofs use, holds (min ||zeta|| >= 1/|S| > 0)."),
+                    "constant). The Fubini form, the one NTK-style proofs use, holds (min ||zeta|| >= 1/|S| > 0). "
+                    "Search spaces: as gu2021.pdl."),
         Claim(id="gu2021.policy_class_optima", source="(3), (5), (14); Lemma 3.1 eq. (9); guide E7", **common,
               instances=_pc_instances,
+              search=actor_spaces(S=(3, 3), N=(2, 2), M=None, congestion_L=(3, 3), lazy=False, split=True),
               statement="Optima of J over the individual-decentralised policies (3) (= the multinomial team class U "
                         "(5), Lemma 3.1), over the energy class (14) and over all team policies of the lifted MDP: "
                         "each class optimum is at most the lifted optimum; the row 'sup over U equals the lifted "
@@ -1055,7 +1202,10 @@ def make_claims(*, faults):
                     "On `split` the lifted optimum needs the correlated type h(s0) = (1, 1) (one agent each way): "
                     "independent agents split w.p. 2p(1-p) <= 1/2, so sup over U is strictly below the lifted optimum "
                     "while the energy class (a softmax over types) can approach it. The equality row has tolerance "
-                    f"{1e-3} max(1, |J*|) (the optimizer's lower bound)."),
+                    f"{1e-3} max(1, |J*|) (the optimizer's lower bound). Search spaces: split (gamma, seed), random "
+                    "and congestion with |S| = L = 3, N = 2 (~1.5 s per evaluation). A search maximising the equality "
+                    "row also selects instances where the multi-start L-BFGS lower bound is poor, so a violation "
+                    "found there needs a check of extra.J_individual (on split it is exact: 1/2 of the optimum)."),
         Claim(id="gu2021.thmD1", source="Theorem D.1, eq. (49)-(50)", **common,
               instances=_thmD1_instances,
               statement="min_t E||rho(t)||^2 <= 8 tau^2 Sigma^2 |S|/B + 4/sqrt(T) E[J(theta(T+1)) - J(theta(1))] + "
@@ -1068,9 +1218,11 @@ def make_claims(*, faults):
                     "||Q_s(.; omega-bar, t) - Q_s^theta(t)||_{L2(nu_theta(t))} exact per team, Sigma^2 and D^2 the "
                     "largest exact values over the iterates, expectations = means over the runs. The second row "
                     "drops eps_Q (what the bound would be with exact critics). The 5.3 hypothesis is metered on "
-                    "smooth pairs (it fails across activation boundaries, assump5_3_L)."),
+                    "smooth pairs (it fails across activation boundaries, assump5_3_L). "
+                    f"{NO_SEARCH}: expectations are means over the runs of Alg. 2."),
         Claim(id="gu2021.lemmaD4_eq84", source="Proof of Lemma D.4, step (84)", **common,
               instances=_eq84_instances,
+              search=actor_spaces(S=(3, 5), N=(2, 3), M=(8, 16), congestion_L=(3, 5)),
               statement="For y outside N_s^k, E_sigma~[A-hat_s(zeta_s^k) phi_y(zeta_y)^T (theta_y - theta~_y)] = 0 "
                         "'since E[A-hat_s] = 0'; measured as the sup over theta in B of the term, for two centrings "
                         "of A-hat_s, with phi_y as printed and with the centred Phi_y.",
@@ -1086,7 +1238,8 @@ def make_claims(*, faults):
                     "and E[phi_y | zeta_s^k] is a function of mu(N_s^k); the sigma-conditional A-hat_s has "
                     "conditional mean E[A_s | mu(N_s^k)] = 0 and (84) holds exactly, the recentred uniform one has "
                     "only E[A-hat_s] = 0 and (84) fails (finding). With Phi_y both vanish (as (33)). "
-                    f"Bound {EQ84_TOL} max(1, scale)."),
+                    f"Bound {EQ84_TOL} max(1, scale). Search spaces: actor_spaces with |S| = L in 3-5, N 2-3, |A| = 2, "
+                    "M 8/16 (the uniform-centring rows are violated everywhere: the finding)."),
     ]
 
 

@@ -86,9 +86,12 @@ from netmarl_verify.verify import (
     register,
 )
 
+from netmarl_verify.verify._fit import bootstrap_slope_ci
+
 from ._common import PAPER, PAPER_FILE, READINGS, energy_params, lifted_of, make_instance, meter_rows
-from .actor import _pga, exact_gradient
-from .critic import _assumptions, _box_projection, _ctx, _guarded, _inits, _l2
+from .actor import _pga, actor_spaces, exact_gradient
+from .critic import CI_BOOT, CI_LEVEL, NO_SEARCH, _assumptions, _box_projection, _ctx, _guarded, _inits, _l2, \
+    critic_spaces
 
 __all__ = ["make_claims", "R_THM52", "LP_WIDTHS", "RF_WIDTHS", "RF_FLOOR", "SLOPE_ATOL", "FD_EPS", "FD_RTOL",
            "ADD_FLOOR", "ADD_TOL", "D3_WIDTHS", "TOOLKIT_SCALE"]
@@ -124,6 +127,17 @@ STAT_TOL = 1e-3
 #: Gaps (1-gamma)(J* - J~) at or below this times max(1, |J*|) are rounding (two ascents ending at the same point):
 #: recorded 0.
 GAP_FLOOR = 1e-10
+#: The interval of a fitted slope (levels and resamples as the critic claims').
+CI_METHOD = "percentile bootstrap over initialisations (resample them with replacement, refit the mean curve)"
+
+
+def _slope_ci(instance, tag, x, runs):
+    """``extra`` entries of the bootstrap interval of the log-log slope of the mean over `runs` (R, K), on a
+    stream of its own (the measurement's rng is left untouched, so no other row changes)."""
+    rng = np.random.default_rng(instance_seed(int(instance.payload["seed"]), instance.name + " slope ci " + tag))
+    lo, hi = bootstrap_slope_ci(x, runs, CI_LEVEL, CI_BOOT, rng)
+    return {"slope_ci_low": lo, "slope_ci_high": hi, "slope_ci_level": CI_LEVEL, "slope_ci_method": CI_METHOD,
+            "slope_ci_resamples": CI_BOOT}
 
 
 def _extra(value):
@@ -267,7 +281,7 @@ def _c2_measure(instance, rng, quick, box_scale=1.0):
             lp = _lp_R(Z, qhat - _f0(Z, W0l[0, s][:, :d], bl[0, s]), supp, LP_WIDTHS[0][0], rng)
             big = max(4.0, 2.0 * lp) if np.isfinite(lp) else 4.0
             for radius in (R_THM52, float(big)):
-                errs = []
+                errs, per_run = [], []
                 for M in Ms:
                     W0, b = inits[M]
                     h = box_scale * radius / math.sqrt(M)  # box_scale != 1: the broken input
@@ -279,6 +293,7 @@ def _c2_measure(instance, rng, quick, box_scale=1.0):
                         proj = _box_projection(Phi, base, nu, qhat, h)
                         e.append(_floor(_l2(nu, qhat - proj) ** 2, RF_FLOOR))
                     errs.append(float(np.mean(e)))
+                    per_run.append(e)
                 errs = np.asarray(errs)
                 pos = errs > 0
                 # a rate is fitted only when every width has a positive error; once the error is 0 (Q-hat_s in
@@ -301,6 +316,8 @@ def _c2_measure(instance, rng, quick, box_scale=1.0):
                                              "R": "1 (Thm 5.2)" if radius == R_THM52 else "above LP proxy"},
                                       values={"R": radius}, extra=ex, assumptions=hyp)
                     continue
+                ex.update(_slope_ci(instance, f"C2 s={s} k={k} R={radius:.6g}", np.asarray(Ms, float),
+                                    np.asarray(per_run, float).T))
                 yield Measurement(measured=float(slope), bound=claimed_slope + SLOPE_ATOL,
                                   point={"check": "slope of E_init ||Q-hat - Proj Q-hat||^2 in M", "s": s, "kappa": k,
                                          "R": "1 (Thm 5.2)" if radius == R_THM52 else "above LP proxy"},
@@ -517,7 +534,7 @@ def _d3_measure(instance, rng, quick, claimed_slope=-0.25):
     # one reference law for every width: sigma of the instance's M = 16 Gaussian energy policy
     th_ref, b_ref = energy_params(instance, 16, "random")
     sig = evaluate_lifted(lifted, mf.energy_tables(lifted, th_ref, b_ref, 1.0, TOOLKIT_SCALE)[0], teams=False).sigma
-    curves = {}
+    curves, per_run = {}, {}
     for M in Ms:
         h = R_THM52 / math.sqrt(M)
         acc = {}
@@ -542,14 +559,17 @@ def _d3_measure(instance, rng, quick, claimed_slope=-0.25):
                     acc.setdefault((th_kind, tp_kind), []).append(e)
         for key, vals in acc.items():
             curves.setdefault(key, []).append(float(np.mean(vals)))
+            per_run.setdefault(key, []).append(vals)
     for (th_kind, tp_kind), y in curves.items():
         y = np.asarray(y)
         slope = fit_loglog_slope(np.asarray(Ms, float), y)
+        ci = _slope_ci(instance, f"D3 {th_kind} {tp_kind}", np.asarray(Ms, float),
+                       np.asarray(per_run[(th_kind, tp_kind)], float).T)
         yield Measurement(measured=float(slope), bound=claimed_slope + SLOPE_ATOL,
                           point={"theta": th_kind, "theta_prime": tp_kind},
                           values={"claimed_slope": claimed_slope},
                           extra={"x": list(map(float, Ms)), "y": y.tolist(), "runs": runs,
-                                 "implied_constant": (y * np.asarray(Ms, float) ** 0.25 / d ** 0.75).tolist()})
+                                 "implied_constant": (y * np.asarray(Ms, float) ** 0.25 / d ** 0.75).tolist(), **ci})
 
 
 def _d3_figure(rows):
@@ -715,9 +735,11 @@ def make_claims(*, faults):
     f = faults
     common = dict(paper=PAPER, paper_file=PAPER_FILE)
     crit = dict(**common, assumptions=_assumptions, instances=_critic_instances)
-    act = dict(**common, assumptions=meter_rows, instances=_actor_instances)
+    act = dict(**common, assumptions=meter_rows, instances=_actor_instances,
+               search=actor_spaces(S=(3, 3), N=(2, 3), M=(4, 8), congestion_L=(3, 3)))
     return [
         Claim(id="gu2021.assump5_1_R", source="Assumption 5.1 (class F^{s,k}_{R,inf}); Theorem 5.2 (R = 1)", **crit,
+              search=critic_spaces(("3x2",)),
               statement="Q-hat_s - f_0 = int 1{v^T zeta > 0} zeta^T iota(v) dmu(v) with ||iota(v)||_inf <= R; since the "
                         "integral is at most R ||zeta||_1, R >= R_cert = max_{supp nu} |Q-hat_s - f_0|/||zeta||_1; "
                         "checked against Theorem 5.2's R = 1, with the LP proxy R_min(M') beside it.",
@@ -732,7 +754,10 @@ def make_claims(*, faults):
                     "charges zeta = 0 and Q-hat_s(0) != 0: the class has no bias); R_min(M') is the LP "
                     f"min max_j ||iota_j||_inf subject to interpolation on supp nu with M' in {LP_WIDTHS[0]} "
                     f"(full {LP_WIDTHS[1]}) features v_j ~ N(0, I/d) (a proxy: an upper bound of the infinite-width "
-                    "R only as M' -> inf; extra.lp_at_least_cert checks R_min(M') >= R_cert)."),
+                    "R only as M' -> inf; extra.lp_at_least_cert checks R_min(M') >= R_cert). Search spaces: random, "
+                    "congestion, lazy_walk at |S| = L = 3, N = 2 (the full LP widths cost ~1 s there; gamma, reward "
+                    "sign, mu-weight, alpha, cost, seed). Exact rows (deterministic given the features drawn), so a "
+                    "search finds the finding (R_cert = inf at k = 1), not false alarms."),
         Claim(id="gu2021.lemmaC2_rf", source="Lemma C.2 ([28]; [2, Prop. 4.3]); App. C.3 (II)", **crit,
               statement="E_init ||Q-hat_s - Proj_{F_{R,M}} Q-hat_s||^2_{L2(nu)} <= O(R^2 d / M): the fitted log-log "
                         "slope of the mean squared projection error in M is at most -1, under Assumption 5.1 with "
@@ -751,9 +776,12 @@ def make_claims(*, faults):
                     f"proxy). Bound: -1 + {SLOPE_ATOL} (fit allowance). Hypothesis: 5.1's certified R_cert <= R (with f_0 = "
                     "0); rows where it fails are 'not applicable' -- the class cannot contain Q-hat_s, so the error "
                     "has a floor (e.g. nu(zeta = 0) Q-hat_s(0)^2 at k = 1, where the bias-free class is 0). "
-                    "extra.implied_constant = error M/(R^2 d)."),
+                    "extra.implied_constant = error M/(R^2 d). Slope rows carry extra.slope_ci_low/high: "
+                    f"{int(CI_LEVEL * 100)}% {CI_METHOD}, {CI_BOOT} resamples (coarse: 3 initialisations have 10 "
+                    f"distinct resamples); the verdict uses the point slope. {NO_SEARCH}: a mean over random "
+                    "initialisations."),
         Claim(id="gu2021.lemma4_1", source="Lemma 4.1 ([32]); eq. (12), (17)", **common, assumptions=meter_rows,
-              instances=_pg_instances,
+              instances=_pg_instances, search=actor_spaces(S=(3, 4), N=(2, 3), A=(2, 3), M=None),
               statement="Policy gradient theorem: grad J(theta) = 1/(1-gamma) E_{sigma_theta}[Q(mu,h) grad log "
                         "Pi^theta(h|mu)], sigma_theta normalised (12), for the multinomial team policies (5) "
                         "parameterised by the logits of the individual policy pi(s, mu(s)).",
@@ -764,7 +792,8 @@ def make_claims(*, faults):
                     f"(n_(s,a) - c pi(s, c)(a)). measured = max over 3 random unit directions of |u.grad - (J(z + eps "
                     f"u) - J(z - eps u))/(2 eps)|, eps = {FD_EPS}, bound {FD_RTOL} max(1, |J|). Logits: the "
                     "instance's Dirichlet policy and Gaussian logits x2. Both readings of (7). (The energy class "
-                    "(14) is gu2021.lemma4_3_pg.)"),
+                    "(14) is gu2021.lemma4_3_pg.) Search spaces: actor_spaces (random |S| 3-4, N 2-3, |A| 2-3; "
+                    "congestion; lazy_walk; gamma, reward sign, mu-weight, seed)."),
         Claim(id="gu2021.assump5_4_additive", source="Assumption 5.4; (68)-(69)", **act,
               statement="For every stationary point theta~, u = dsigma*/dsigma~ - dsigma-bar*/dsigma-bar~ + sum_s "
                         "phi_s(zeta_s)^T theta~_s lies in F_{R,inf}, a class of sums over teams s of functions of "
@@ -782,7 +811,9 @@ def make_claims(*, faults):
                     "iota or per-team iota_s) are sums over s of functions of zeta_s, so the fit's failure fails "
                     "both. dsigma*/dsigma~ = (sigma-bar*/sigma-bar~)(mu) prod_s (Pi*_s/Pi~_s)(h(s)|mu(s)) is a "
                     "product over teams times a function of the whole mu: additive only when theta~ = theta* (u = "
-                    "sum_s phi^T theta~)."),
+                    "sum_s phi^T theta~). Search spaces (this claim, lemmaD1, lemmaD4): actor_spaces at |S| = L = 3, "
+                    "N 2-3, M 4/8 (random, congestion, lazy_walk; gamma, reward sign, mu-weight, alpha, cost, P0, "
+                    "seed): deterministic ascents, so the search finds the finding (residual > 0 off theta*)."),
         Claim(id="gu2021.lemmaD1", source="Lemma D.1, eq. (61); proof of Prop. D.1", **act,
               statement="At a stationary point theta~: (1-gamma)(J(theta*) - J(theta~)) <= 2 r_max/(1-gamma) inf_{theta "
                         "in B} ||u_theta~ - sum_s phi_theta~_s(zeta_s)^T theta_s||_{L2(sigma~)}; and the same without "
@@ -793,7 +824,7 @@ def make_claims(*, faults):
               notes="Same stationary points and theta* as gu2021.assump5_4_additive. inf over the box by bounded "
                     "least squares (BVLS, S M (1+|A|) variables); values <= 1e-10 recorded 0 (at theta~ = theta* "
                     "the inf is attained at theta = theta~ with value 0). LHS clipped at 0 (theta* is the best end "
-                    "point, so it is >= 0 anyway)."),
+                    "point, so it is >= 0 anyway). Search spaces: as gu2021.assump5_4_additive."),
         Claim(id="gu2021.lemmaD3", source="Lemma D.3 ([34, Lemma E.2])", **common, assumptions=meter_rows,
               instances=_d3_instances,
               statement="For theta, theta' in B_s: E_init ||phi_theta_s(zeta_s)^T theta'_s - phi_theta_s(0)(zeta_s)^T "
@@ -809,9 +840,11 @@ def make_claims(*, faults):
                     "the adversarial point (every coordinate of every neuron moved by R/sqrt(M) toward the gate "
                     "of the team's heaviest type, which flips every neuron within reach); theta' = theta or "
                     f"another random corner. Bound -1/4 + {SLOPE_ATOL} (fit allowance). extra.implied_constant = "
-                    "error M^(1/4)/d^(3/4)."),
+                    "error M^(1/4)/d^(3/4). extra.slope_ci_low/high: "
+                    f"{int(CI_LEVEL * 100)}% {CI_METHOD}, {CI_BOOT} resamples; the verdict uses the point slope. "
+                    f"{NO_SEARCH}: Monte Carlo over initialisations."),
         Claim(id="gu2021.propD1", source="Proposition D.1 (eq. (71))", **common, assumptions=meter_rows,
-              instances=_pd1_instances,
+              instances=_pd1_instances, search=actor_spaces(S=(3, 3), N=(2, 2), M=None, congestion_L=(3, 3)),
               statement="Under 5.4, at a stationary point theta~: (1-gamma)(J(theta*) - J(theta~)) <= O(|S| R^{3/2} "
                         "d^{3/4} M^{-1/4}); read with O-constant 1 and checked per M at the stationary points found.",
               latex=r"(1-\gamma)(J(\theta^*)-J(\tilde\theta))\le\mathcal O\big(|\mathcal S|R^{3/2}d_s^{3/4}M^{-1/4}\big)",
@@ -820,7 +853,8 @@ def make_claims(*, faults):
               notes="Stationary points and theta* as in gu2021.assump5_4_additive, per width M in "
                     f"{PD1_WIDTHS[0]} (full {PD1_WIDTHS[1]}), d_s = 1 + |A|, R = 1. The O(.) constant is "
                     "unspecified: rows use constant 1 (extra.implied_O_constant = gap/bound). Assumption 5.4 is "
-                    "not gated (it fails, gu2021.assump5_4_additive)."),
+                    "not gated (it fails, gu2021.assump5_4_additive). Search spaces: actor_spaces at |S| = L = 3, "
+                    "N = 2 (the widths are the claim's own; one evaluation runs 4-5 multi-start ascents, ~1.5 s)."),
         Claim(id="gu2021.lemmaD4", source="Lemma D.4, eq. (77)-(78)", **act,
               statement="At a stationary point theta~: (1-gamma)(J(theta*) - J(theta~)) <= 2 r_max/(1-gamma) inf_{theta "
                         "in B} sum_s ||u^{s,k} - sum_{y in N^k_s} phi_y(zeta_y)^T theta_y||_{L2((sigma~)^k_s)} + "
@@ -841,7 +875,7 @@ def make_claims(*, faults):
                     "(extra.implied_O_constant = max(0, LHS - first)/(|S|^2 |A|^(1/2) R r_max gamma^(k/2)/(1-gamma))), "
                     "and the meter ||A-hat_s||_inf <= r_max/(1-gamma) of the proof's last line (sigma-conditional "
                     "A-hat_s on zeta_s; with c = 2 r_max/(1-gamma) the proof itself allows twice this). Values <= 1e-10 "
-                    "of a BVLS residual norm are recorded 0."),
+                    "of a BVLS residual norm are recorded 0. Search spaces: as gu2021.assump5_4_additive."),
     ]
 
 

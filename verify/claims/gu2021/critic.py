@@ -107,21 +107,28 @@ from netmarl_verify.solvers.exact._mean_field_critic import (
 from netmarl_verify.solvers.sampled._dec_neural_ac import run_dec_neural_td
 from netmarl_verify.verify import (
     Assumption,
+    Choice,
     Claim,
     DecayFigure,
     Fault,
+    Integer,
     LinesFigure,
     LogLogErrorFigure,
     Measurement,
+    Real,
+    SearchSpace,
     Series,
     claim_factory,
     fit_loglog_slope,
+    instance_seed,
     register,
 )
+from netmarl_verify.verify._fit import bootstrap_slope_ci
 
-from ._common import PAPER, PAPER_FILE, READINGS, individual_policy, lifted_of, make_instance, meter_rows
+from ._common import PAPER, PAPER_FILE, READINGS, SEED_MAX, individual_policy, lifted_of, make_instance, meter_rows
 
-__all__ = ["make_claims", "SLOPE_ATOL", "NORM_TOL", "VI_TOL", "LOCALITY_TOL"]
+__all__ = ["make_claims", "SLOPE_ATOL", "NORM_TOL", "VI_TOL", "LOCALITY_TOL", "CI_LEVEL", "CI_METHOD", "NO_SEARCH",
+           "critic_spaces"]
 
 #: Allowance of a fitted slope over the claimed one (R runs, 3-6 abscissae: the fit's noise is ~0.05).
 SLOPE_ATOL = 0.1
@@ -131,6 +138,12 @@ NORM_TOL = 1e-12
 VI_TOL = 1e-9
 #: Marginal laws from exact convolutions: rounding ~1e-16.
 LOCALITY_TOL = 1e-12
+#: The interval of a fitted slope: percentile bootstrap over the runs (resample runs, rebuild the mean curve, refit).
+CI_LEVEL = 0.9
+CI_BOOT = 1000
+CI_METHOD = "percentile bootstrap over runs (resample runs with replacement, refit the mean curve)"
+#: What the notes of a sampled claim say instead of declaring a search space.
+NO_SEARCH = "No search space: sampled (a search would select false alarms)"
 
 
 # ---------------------------------------------------------------------------- shared pieces
@@ -276,6 +289,99 @@ def _td_instances(quick, seed):
         yield make_instance("lazy_walk", seed, L=3, N=2, A=2, gamma=0.5)
         yield make_instance("random", seed, graph="path", S=4, N=2, A=2, gamma=0.5, seed=seed)
         yield make_instance("congestion", seed, L=4, topology="path", N=2, gamma=0.7, seed=seed)
+
+
+# ---------------------------------------------------------------------------- search spaces
+_GAMMA = Real(0.05, 0.95)
+_SEED = Integer(0, SEED_MAX)
+
+
+def _size(p):
+    """``"|S|x N"`` of a size choice -> (|S| (or L), N)."""
+    n, agents = p["size"].split("x")
+    return int(n), int(agents)
+
+
+def critic_spaces(sizes=("3x2", "4x2", "3x3", "4x3")):
+    """The exact critic claims' families (guide §8): random, congestion, lazy_walk, with |S| (L) and N from `sizes`
+    (``"|S|xN"``, a Choice: it keeps |Xi| and the cost of an evaluation in check); the policy from the seed.
+
+    (The relay is left out: its pair chain is reducible, nu is not unique and every row is "not applicable".)"""
+    size = Choice(tuple(sizes))
+
+    def random(p):
+        S, N = _size(p)
+        return make_instance("random", p["seed"], graph=p["graph"], S=S, N=N, A=2, gamma=p["gamma"],
+                             seed=p["seed"], signed=p["signed"], mu_weight=p["mu_weight"])
+
+    def congestion(p):
+        L, N = _size(p)
+        return make_instance("congestion", p["seed"], L=L, topology=p["topology"], N=N, gamma=p["gamma"],
+                             alpha=p["alpha"], cost=p["cost"], seed=p["seed"])
+
+    def lazy_walk(p):
+        L, N = _size(p)
+        return make_instance("lazy_walk", p["seed"], L=L, N=N, A=2, gamma=p["gamma"], initial=p["initial"])
+
+    return (
+        SearchSpace("random", {"graph": Choice(("path", "cycle", "star")), "size": size, "gamma": _GAMMA,
+                               "signed": Choice((False, True)), "mu_weight": Real(0.0, 3.0), "seed": _SEED}, random,
+                    "random neighbour-supported kernels and mu-dependent rewards, random individual policy "
+                    "(size = |S|xN)"),
+        SearchSpace("congestion", {"topology": Choice(("path", "cycle")), "size": size, "gamma": _GAMMA,
+                                   "alpha": Real(0.0, 1.0), "cost": Real(0.0, 0.5), "seed": _SEED},
+                    congestion, "zones on a path or cycle, congested moves, random demands (size = LxN)"),
+        SearchSpace("lazy_walk", {"size": size, "gamma": _GAMMA, "initial": Choice(("uniform", "at0")),
+                                  "seed": _SEED}, lazy_walk,
+                    "lazy walk on a path, |A| = 2 (stay / move), reward at state 0 (size = LxN)"),
+    )
+
+
+#: Graphs on which (mu(N_s), h(N_s)) does not already fix mu (|S - N_s| >= 2 for some s at distance 2): on the
+#: 3-state path or the 4-cycle mu(S - N_s) is one number fixed by mu(N_s), and the tightness row is vacuous.
+_LOCALITY_SHAPES = ("path-4", "path-5", "cycle-5", "star-4", "star-5")
+
+
+def _locality_spaces():
+    def shape(p):
+        graph, n = p["shape"].split("-")
+        return graph, int(n)
+
+    def random(p):
+        graph, S = shape(p)
+        return make_instance("random", p["seed"], graph=graph, S=S, N=p["N"], A=2, gamma=0.7, seed=p["seed"],
+                             mu_weight=p["mu_weight"])
+
+    def congestion(p):
+        topology, L = shape(p)
+        return make_instance("congestion", p["seed"], L=L, topology=topology, N=p["N"], gamma=0.7, alpha=p["alpha"],
+                             seed=p["seed"])
+
+    def relay(p):
+        return make_instance("relay", 0, N=p["N"], gamma=0.5, reward="indicator")
+
+    return (
+        SearchSpace("random", {"shape": Choice(_LOCALITY_SHAPES), "N": Integer(2, 3), "mu_weight": Real(0.0, 3.0),
+                               "seed": _SEED}, random,
+                    "random kernels reading mu(N_s) with weight mu_weight (0: P ignores mu, rows not applicable)"),
+        SearchSpace("congestion", {"shape": Choice(("path-4", "path-5", "cycle-5")), "N": Integer(2, 3),
+                                   "alpha": Real(0.0, 1.0), "seed": _SEED}, congestion,
+                    "congested moves: success probability 1 - alpha mu(target)"),
+        SearchSpace("relay", {"N": Integer(2, 5)}, relay,
+                    "guide §8 relay: an agent at 2 moves iff mu(3) > 0 (the extremal case of tightness)"),
+    )
+
+
+def _ci_rng(instance, tag):
+    """The bootstrap's own stream (the measurement's rng is left untouched, so no other row changes)."""
+    return np.random.default_rng(instance_seed(int(instance.payload["seed"]), instance.name + " slope ci " + tag))
+
+
+def _slope_ci(instance, tag, x, runs):
+    """``extra`` entries of the bootstrap interval of the log-log slope of the mean over `runs` (R, K)."""
+    lo, hi = bootstrap_slope_ci(x, runs, CI_LEVEL, CI_BOOT, _ci_rng(instance, tag))
+    return {"slope_ci_low": lo, "slope_ci_high": hi, "slope_ci_level": CI_LEVEL, "slope_ci_method": CI_METHOD,
+            "slope_ci_resamples": CI_BOOT}
 
 
 # ---------------------------------------------------------------------------- Lemma C.1
@@ -430,11 +536,12 @@ def _rate_measure(instance, rng, quick, td_discount=None):
                                                W0[rr, s], gamma, T_last, eta_last)[0] for rr in range(R)]))
                 for s in range(S)]
     for features in ("linearised", "network"):
-        curves = np.zeros((S, len(Ts)))
+        per_run = np.zeros((S, R, len(Ts)))
         for j, T in enumerate(Ts):
             vals = _td(lifted, w, k, M, T, (W0, b), rng, features, td_discount)
             for s in range(S):
-                curves[s, j] = np.mean([_l2(nu, vals[rr, s] - fps[rr][s].values) ** 2 for rr in range(R)])
+                per_run[s, :, j] = [_l2(nu, vals[rr, s] - fps[rr][s].values) ** 2 for rr in range(R)]
+        curves = per_run.mean(axis=1)
         for s in range(S):
             slope = fit_loglog_slope(np.array(Ts[-3:], float), curves[s, -3:])
             if not np.isfinite(slope):  # Q_0(omega*) reached exactly (e.g. r_s = 0 on supp nu): no rate to fit
@@ -442,6 +549,8 @@ def _rate_measure(instance, rng, quick, td_discount=None):
             yield Measurement(measured=slope, bound=-0.5,
                               point={"sweep": "T", "features": features, "s": s, "M": M},
                               extra={"x": list(map(float, Ts)), "y": curves[s].tolist(), "runs": R,
+                                     **_slope_ci(instance, f"T {features} s={s}", np.array(Ts[-3:], float),
+                                                 per_run[s][:, -3:]),
                                      "implied_c_growth": float(curves[s, -1] * math.sqrt(Ts[-1])
                                                                / (curves[s, 0] * math.sqrt(Ts[0]))),
                                      "explicit_bound_at_T_max": explicit[s],
@@ -450,14 +559,15 @@ def _rate_measure(instance, rng, quick, td_discount=None):
     Ms = (8, 16, 32)
     R = 8 if quick else 16
     factors = (4, 64)
-    curves = np.zeros((len(factors), S, len(Ms)))
+    per_run = np.zeros((len(factors), S, R, len(Ms)))  # run r at each M: independent initialisations
     for j, M in enumerate(Ms):
         W0, b = _inits(lifted, k, M, R, rng)
         fps = _fixed_points(lifted, w, nu, k, W0, b)
         for i, c in enumerate(factors):
             vals = _td(lifted, w, k, M, c * M, (W0, b), rng, "network", td_discount)
             for s in range(S):
-                curves[i, s, j] = np.mean([_l2(nu, vals[rr, s] - fps[rr][s].values) ** 2 for rr in range(R)])
+                per_run[i, s, :, j] = [_l2(nu, vals[rr, s] - fps[rr][s].values) ** 2 for rr in range(R)]
+    curves = per_run.mean(axis=2)
     for i, c in enumerate(factors):
         for s in range(S):
             slope = fit_loglog_slope(np.array(Ms, float), curves[i, s])
@@ -466,6 +576,7 @@ def _rate_measure(instance, rng, quick, td_discount=None):
             yield Measurement(measured=slope, bound=-0.25,
                               point={"sweep": f"M (T = {c}M)", "features": "network", "s": s, "M": -1},
                               extra={"x": list(map(float, Ms)), "y": curves[i, s].tolist(), "runs": R,
+                                     **_slope_ci(instance, f"M x{c} s={s}", np.array(Ms, float), per_run[i, s]),
                                      "implied_c_growth": float(curves[i, s, -1] * Ms[-1] ** 0.25
                                                                / (curves[i, s, 0] * Ms[0] ** 0.25))})
 
@@ -499,13 +610,16 @@ def _eq44_measure(instance, rng, quick, c_scale=1.0):
     rho = math.sqrt(gamma)
     for reading in READINGS:
         lifted, w, nu, K = _ctx(instance, reading)
+        # the norms on supp nu: off it the stationary solver leaves rounding (~1e-19), which the square root lifts
+        # to ~1e-9 against q_tab = 0 there (found by search: a "violation" of the proof form with (I) = 0)
+        nu_s = np.where(nu > SUPPORT_TOL, nu, 0.0)
         ev = evaluate_lifted(lifted, w)
         for s in range(model.n_states):
             Qs = ev.Q_teams[s]
             for k in range(model.diameter):
                 q_tab = _tabular_td(lifted, K, nu, lifted.team_rewards[:, s], s, k, gamma)
-                err = _l2(nu, Qs - q_tab)
-                one = _l2(nu, Qs - local_q(lifted, Qs, s, k, "sigma", nu))  # (I) with the nu-conditional Q-hat
+                err = _l2(nu_s, Qs - q_tab)
+                one = _l2(nu_s, Qs - local_q(lifted, Qs, s, k, "sigma", nu))  # (I) with the nu-conditional Q-hat
                 common = {"reading": reading, "s": s, "kappa": k}
                 ex = {"I_nu": one, "c_rho": c * rho ** (k + 1), "sup_loc": float(np.abs(
                     Qs - local_q(lifted, Qs, s, k, "sigma", nu))[nu > SUPPORT_TOL].max())}
@@ -698,12 +812,13 @@ def _init_measure(instance, rng, quick, exponent=0.5, tau=1.0):
     feats = [lifted.type_features(0, c) for c in range(1, N + 1)]  # zeta_s = (mu(s), h(s))/sqrt2, every type
     Z = np.concatenate(feats, axis=0)
     for b_kind in ("pm1", "ones"):
-        second, entropy = [], []
+        second, entropy, per_run = [], [], []
         for M in Ms:
             theta = rng.standard_normal((R, M, d)) / math.sqrt(d)  # [theta_s(0)]_m ~ N(0, I/d)
             b = rng.choice([-1.0, 1.0], size=(R, M)) if b_kind == "pm1" else np.ones((R, M))
             f = (np.maximum(np.einsum("ud,rmd->rum", Z, theta), 0.0) * b[:, None, :]).sum(axis=2) / M ** exponent
             second.append(float((f ** 2).mean()))
+            per_run.append((f ** 2).mean(axis=1))  # (R,): one initialisation each
             ent, start = [], 0
             for z in feats:  # the softmax (14) over the types of a team with c agents
                 lg = tau * f[:, start:start + len(z)]
@@ -716,7 +831,9 @@ def _init_measure(instance, rng, quick, exponent=0.5, tau=1.0):
         yield Measurement(measured=slope, bound=0.0,
                           point={"b": b_kind, "check": "slope of E_init f(zeta;theta(0))^2 in M"},
                           extra={"x": list(map(float, Ms)), "y": second, "normalised_entropy": entropy,
-                                 "xavier_second_moment": float((Z ** 2).sum(axis=1).mean() / (2 * d)), "runs": R})
+                                 "xavier_second_moment": float((Z ** 2).sum(axis=1).mean() / (2 * d)), "runs": R,
+                                 **_slope_ci(instance, f"init b={b_kind}", np.array(Ms, float),
+                                             np.stack(per_run, axis=1))})
 
 
 def _init_instances(quick, seed):
@@ -758,6 +875,7 @@ def make_claims(*, faults):
     td = {**common, "instances": _td_instances}
     return [
         Claim(id="gu2021.lemmaC1_contraction", source="Lemma C.1 (proof); eq. (19), (35)-(36)", **common,
+              search=critic_spaces(("3x2", "4x2", "3x3")),
               statement="The Bellman operator T_s (19) is a gamma-contraction in L2(nu_theta), nu_theta the stationary "
                         "law of the pair chain; composed with an L2(nu) projection onto a convex class it stays one.",
               latex=r"\|\mathcal T_sQ_1-\mathcal T_sQ_2\|_{L^2(\nu_\theta)}\le\gamma\|Q_1-Q_2\|_{L^2(\nu_\theta)},\ "
@@ -768,7 +886,10 @@ def make_claims(*, faults):
                     f"(constants attain it, tol {NORM_TOL}); the tabular local projection Pi_(s,k) (nu-conditional "
                     "mean on the key zeta^k_s) composed with gamma K, every s and k; the box class (37) (M = 16, "
                     "R = 1): the largest quotient ||Proj T q1 - Proj T q2|| / ||q1 - q2|| over random q1, q2 in the "
-                    "box (BVLS projections). Broken input: sigma (12) for nu."),
+                    "box (BVLS projections). Broken input: sigma (12) for nu. Search spaces: random, congestion, "
+                    "lazy_walk (|S|xN in 3x2, 4x2, 3x3: the BVLS quotients cost ~10 s at 4x3; gamma, reward sign, "
+                    "mu-weight, "
+                    "alpha, cost, seed); the equality row scores 1 on every instance (the norm is attained)."),
         Claim(id="gu2021.critic_fixed_point", source="Lemma C.1; App. C.2 (39); Alg. 1 on the class (37)", **td,
               statement="Proj_{F_{R,M}} T_s has a unique fixed point Q_0(.; omega*) on supp nu (the global minimiser "
                         "of the MSPBE (39)), and Alg. 1 on the linearised class converges to it.",
@@ -784,7 +905,8 @@ def make_claims(*, faults):
                     "Q_0(omega*), against the toolkit's explicit bound (module docstring; a Bhandari et al. "
                     "2018-type argument, not the paper's: Thm C.1 is O(.)). k = 1, R = 1, eta = min((1-gamma)/8, "
                     "T^-1/2), i.i.d. samples from nu, T up to 65536. Fixed points use the exact nu "
-                    "(stationary_pairs), not Alg. 1's batched solve."),
+                    f"(stationary_pairs), not Alg. 1's batched solve. {NO_SEARCH}: the Alg. 1 rows bound an "
+                    "expectation by a mean over 4 runs."),
         Claim(id="gu2021.thmC1_rate", source="Theorem C.1 (from [2, Thm 4.6]; proof omitted)", **td,
               statement="E_init ||Q_s(.; omega-bar) - Q_0(.; omega*)||^2_{L2(nu)} <= O(R^3 d^{3/2} M^{-1/2} + "
                         "R^{5/2} d^{5/4} M^{-1/4} + R^2 d T^{-1/2}): a rate in T_critic (-1/2) and in M (-1/4 at "
@@ -800,8 +922,12 @@ def make_claims(*, faults):
                     "class (37) (only the T term remains); sweep M in 8..32 with T = 4M (guide E4) and T = 64M "
                     "(network). The same initialisations at every T. A rate check: the constants of O(.) are "
                     "unspecified; extra.implied_c_growth is the growth of error x T^(1/2) (M^(1/4)) over the sweep, "
-                    "extra.explicit_ratio_at_T_max the error over critic_fixed_point's explicit bound."),
+                    "extra.explicit_ratio_at_T_max the error over critic_fixed_point's explicit bound. "
+                    f"extra.slope_ci_low/high: {int(CI_LEVEL * 100)}% {CI_METHOD}, {CI_BOOT} resamples, same tail "
+                    "points as the slope; the verdict uses the point slope (with 8 runs the interval is a spread "
+                    f"of the fit over initialisations, not of the O(.) rate). {NO_SEARCH}."),
         Claim(id="gu2021.eq44_localization", source="proof of Thm 5.1, (42)-(44)", **common,
+              search=critic_spaces(),
               statement="With a function class that contains the localized Q-hat_s ((II) = 0; here all functions of "
                         "zeta^k_s), the projected TD fixed point Q_0 satisfies ||Q_s - Q_0||_{L2(nu)} <= "
                         "2 c rho^{k+1} / (1-gamma), (c, rho) from Lemma 4.2; squared, (44).",
@@ -812,7 +938,9 @@ def make_claims(*, faults):
               notes="Q_0 = tabular local TD fixed point w = (Phi' D(I - gamma K) Phi)^-1 Phi' D r_s (state "
                     "aggregation on zeta^k_s, exact). Rows: the paper's bound, (44) squared, and the proof's form "
                     "2 (I)/(1-gamma) with (I) = ||Q_s - Q-hat_s||_nu for the nu-conditional Q-hat (exact; it must "
-                    "hold). Both readings of (7)."),
+                    "hold). Both readings of (7). Norms in L2(nu) on supp nu (nu > SUPPORT_TOL; the solver's "
+                    "rounding off the support is dropped). Search spaces: random, congestion, lazy_walk (|S|xN up "
+                    "to 4x3, gamma, reward sign, mu-weight, alpha, cost, seed)."),
         Claim(id="gu2021.thm5_1", source="Theorem 5.1, eq. (24); App. C.3 (41)-(46)", **td,
               statement="E_init ||Q_s(.; omega-bar) - Q_s||^2_{L2(nu)} <= O(R^3 d^{3/2} M^{-1/2} + R^{5/2} d^{5/4} "
                         "M^{-1/4} + r_max^2 gamma^{k+1}/(1-gamma)^2); its proof: (41) and (44) with (II) of Lemma C.2.",
@@ -828,7 +956,8 @@ def make_claims(*, faults):
                     "||Q_s - Q_0^tab||^2 (the M -> oo limit when Q_0^tab lies in the class) on a gamma grid, divided "
                     "by gamma^{k+1}; measured = fitted exponent of 1/(1-gamma), bound = the displayed term's 2 + 0.1 "
                     "(fit allowance); (44) itself allows 4. extra.mass_at_zero: nu-mass of zeta^k_s = 0, where the "
-                    "bias-free class (37) is 0."),
+                    "bias-free class (37) is 0. The floor-exponent fit is over an exact gamma grid (no runs: no "
+                    f"interval). {NO_SEARCH}: the chain rows are means over 4 runs of Alg. 1."),
         Claim(id="gu2021.init_scale", source="§4.3 after (13) (Xavier scaling); Alg. 1-2 l. 2 vs §4.3 b_m = 1",
               paper=PAPER, paper_file=PAPER_FILE, assumptions=meter_rows, instances=_init_instances,
               statement="With the 1/sqrt(M) scaling of (13) and [W]_m(0) ~ N(0, I/d), the network's initial output "
@@ -843,9 +972,11 @@ def make_claims(*, faults):
                     "(holds); with §4.3's b_m = 1 the mean is sqrt(M) |x|/sqrt(2 pi d), E f^2 grows like M "
                     "(violated): "
                     "the scaling keeps the variance, not the scale, and the initial energy policy (14) concentrates on "
-                    "the types of largest |zeta_s| (extra.normalised_entropy falls with M). Broken input: 1/M^(1/4)."),
+                    "the types of largest |zeta_s| (extra.normalised_entropy falls with M). Broken input: 1/M^(1/4). "
+                    f"extra.slope_ci_low/high: {int(CI_LEVEL * 100)}% {CI_METHOD} (the initialisations), "
+                    f"{CI_BOOT} resamples; the verdict uses the point slope. {NO_SEARCH}: Monte Carlo."),
         Claim(id="gu2021.locality_2hop", source="App. B.2, eq. (30); §3 after (6)", paper=PAPER, paper_file=PAPER_FILE,
-              assumptions=_locality_assumptions, instances=_locality_instances,
+              assumptions=_locality_assumptions, instances=_locality_instances, search=_locality_spaces(),
               statement="The marginal law of mu_{t+1}(s) depends only on (mu_t(N^2_s), h_t(N_s)); distance 2 is needed "
                         "when P reads mu.",
               latex=r"\mu_{t+1}(s)\sim\mathbf P^N_s(\cdot\mid\mu_t(\mathcal N^2_s),h_t(\mathcal N_s))",
@@ -854,7 +985,14 @@ def make_claims(*, faults):
                     f"largest TV between two pairs that agree on (mu(N^2_s), h(N_s)) (<= {LOCALITY_TOL}). Tightness "
                     "row (one per instance): minus the largest TV, over s, between pairs agreeing on (mu(N_s), h(N_s)) "
                     "only, which must be positive (<= -1e-11): a change of mu at distance 2 changes the law. The relay "
-                    "(an agent at 2 moves iff mu(3) > 0) is the extremal case. Broken input: radius 1."),
+                    "(an agent at 2 moves iff mu(3) > 0) is the extremal case. Broken input: radius 1. Search spaces: "
+                    f"random and congestion on the graphs {list(_LOCALITY_SHAPES)} (not the 3-state path or the "
+                    "4-cycle: there mu(S - N_s) is one number fixed by mu(N_s), so no change at distance 2 is "
+                    "possible and the tightness row is vacuously violated), N, mu-weight / alpha, seed; the relay "
+                    "with N = 2..5. Search finding: on congestion the tightness row is violated (TV 0 at distance 2) "
+                    "although P reads mu: a move's success reads mu(target) only, and the target of a move into or "
+                    "out of s lies in N_s, so (mu(N_s), h(N_s)) fixes the law; 'distance 2 is needed when P reads "
+                    "mu' holds for kernels that read mu(N_y) of a neighbour y (random, relay), not for every one."),
     ]
 
 

@@ -18,17 +18,20 @@ rewards do not weigh a team by its size, so :math:`\sum_s r_s` is not the agent 
 decomposition (10) holds under both readings (it is linearity).
 """
 
+import dataclasses
+
 import numpy as np
 
 from netmarl_verify.envs import _mean_field as mf
 from netmarl_verify.solvers.exact import evaluate_policy
 from netmarl_verify.solvers.exact._mean_field import evaluate_lifted
-from netmarl_verify.verify import Choice, Claim, Fault, Integer, Measurement, Real, SearchSpace, claim_factory, register
+from netmarl_verify.verify import Choice, Claim, Fault, HLine, Integer, LinesFigure, Measurement, Real, SearchSpace, \
+    Series, Style, claim_factory, register
 
 from ._common import PAPER, PAPER_FILE, READINGS, SEED_MAX, energy_params, individual_policy, lifted_of, \
     make_instance, meter_rows
 
-__all__ = ["make_claims", "LIFT_TOL", "KERNEL_TOL"]
+__all__ = ["make_claims", "LIFT_TOL", "KERNEL_TOL", "SCALING_GRID"]
 
 #: Identity tolerance of values: LU solves of (I - gamma P) with |V| <= 40, errors ~1e-14.
 LIFT_TOL = 1e-10
@@ -46,6 +49,20 @@ def _instances(quick, seed):
         yield make_instance("random", seed, graph="cycle", S=4, N=2, A=2, gamma=0.5, seed=seed)
         yield make_instance("split", seed, gamma=0.9)
         yield make_instance("relay", seed, N=3, gamma=0.5, reward="signed")
+
+
+#: The scaling sweep of ``gu2021.lemma3_1`` (full runs): path graphs, |A| = 2, gamma = 0.9; (|S|, N) with the
+#: product MDP's |S|^N joint states and 2^N joint actions at most 256 x 16 (the dense product kernel <= 10^6
+#: entries per action, 0.5-2 s per instance).
+SCALING_GRID = tuple((2, n) for n in range(2, 8)) + tuple((3, n) for n in range(2, 6)) + ((4, 2), (4, 3), (4, 4),
+                                                                                           (5, 2), (5, 3))
+
+
+def _scaling_instances(quick, seed):
+    yield from _instances(quick, seed)
+    if not quick:
+        for S, N in SCALING_GRID:
+            yield make_instance("random", seed, graph="path", S=S, N=N, A=2, gamma=0.9, seed=seed)
 
 
 def _space():
@@ -151,15 +168,48 @@ def _lemma31_measure(instance, rng, quick, nonexchangeable=0.0, drop_coefficient
             Q = ev.q(np.repeat(np.arange(P.n_states), P.n_actions),
                      np.tile(np.arange(P.n_actions), P.n_states)).reshape(P.n_states, P.n_actions)
             common = {"reading": reading, "policy": name}
+            sizes = {"N": model.n_agents, "S": model.n_states, "lifted_states": lifted.n_mu,
+                     "lifted_pairs": lifted.n_xi, "product_states": P.n_states,
+                     "product_pairs": P.n_states * P.n_actions}
             yield Measurement(measured=float(np.abs(V - ev_l.V[mu_idx]).max()), bound=LIFT_TOL,
                               point={**common, "check": "(9) V^pi(s) = V~(mu(s))"},
-                              extra={"V_scale": float(np.abs(V).max())})
+                              extra={"V_scale": float(np.abs(V).max()), **sizes})
             yield Measurement(measured=float(np.abs(Q - ev_l.Q[xi]).max()), bound=LIFT_TOL,
                               point={**common, "check": "Q_N(s,a) = Q(mu,h)"})
             yield Measurement(measured=float(np.abs(ev_l.Q - ev_l.Q_teams.sum(axis=0)).max()), bound=LIFT_TOL,
                               point={**common, "check": "(10) Q = sum_s Q_s"})
             yield Measurement(measured=float(np.abs(ev_l.V - ev_l.V_teams.sum(axis=0)).max()), bound=LIFT_TOL,
                               point={**common, "check": "(9) V~ = sum_s V~_s"})
+
+
+def _scaling_figure(rows):
+    r"""Lemma 3.1 against N and |S|: the table sizes (lifted :math:`|\mathcal P^N(\mathcal S)|` and
+    :math:`|\Xi|` vs the product's :math:`|\mathcal S|^N` and :math:`|\mathcal S|^N|\mathcal A|^N`) and the
+    largest :math:`|V^\pi - \tilde V|` of the weighted reading, per |S| (the rows of the (9) check)."""
+    sel = rows[(rows["point.check"] == "(9) V^pi(s) = V~(mu(s))") & (rows["point.reading"] == "weighted")]
+    if "extra.N" not in sel or sel["extra.N"].isna().all():
+        return []
+    g = sel.groupby(["extra.S", "extra.N"]).agg(err=("measured", "max"), lifted=("extra.lifted_states", "max"),
+                                                 product=("extra.product_states", "max"),
+                                                 lpairs=("extra.lifted_pairs", "max"),
+                                                 ppairs=("extra.product_pairs", "max")).reset_index()
+    Ss = [S for S, d in g.groupby("extra.S") if len(d) >= 2]
+    if not Ss:
+        return []
+    size, err = [], []
+    for k, S in enumerate(Ss):
+        d = g[g["extra.S"] == S].sort_values("extra.N")
+        x = d["extra.N"].to_numpy(float)
+        size.append(Series(f"|S| = {int(S)}: lifted", d["lifted"].to_numpy(float), x=x))
+        size.append(Series(f"|S| = {int(S)}: product $|S|^N$", d["product"].to_numpy(float), x=x,
+                           style=Style(color=f"C{k}", linestyle="--", marker="")))
+        size[-2] = dataclasses.replace(size[-2], style=Style(color=f"C{k}"))
+        err.append(Series(f"|S| = {int(S)}", d["err"].to_numpy(float), x=x, mask_at_or_below=0.0))
+    return [LinesFigure("Lemma 3.1 vs N and |S|: lifted (solid), product (dashed) states", size,
+                        xlabel="agents N", ylabel="states", log_y=True, integer_x=True),
+            LinesFigure("Lemma 3.1 vs N and |S|: max |V^pi - V~| (weighted (7))", err,
+                        hlines=HLine(LIFT_TOL, "tolerance"), xlabel="agents N", ylabel="max abs error",
+                        log_y=True, integer_x=True)]
 
 
 @claim_factory(
@@ -192,7 +242,8 @@ def make_claims(*, faults):
                     r"Q_N(\mathbf s,\mathbf a)=Q_N(\mathbf s',\mathbf a')\ \text{if}\ n(\mathbf s,\mathbf a)=n(\mathbf s',\mathbf a')",
               measure=lambda inst, rng, quick: _exch_measure(inst, rng, quick, f["nonexchangeable"]),
               notes=f"measured = largest range of V_N (Q_N) within a class; tolerance {LIFT_TOL}."),
-        Claim(id="gu2021.lemma3_1", source="Lemma 3.1, eq. (9)-(10); App. B.1", **common,
+        Claim(id="gu2021.lemma3_1", source="Lemma 3.1, eq. (9)-(10); App. B.1",
+              **{**common, "instances": _scaling_instances}, figure=_scaling_figure,
               statement="The value of the N-agent problem (4) under an individual policy pi equals the value (8) of "
                         "the lifted team problem under the multinomial team policy (5) induced by pi, and Q and V "
                         "decompose over the teams: Q = sum_s Q_s.",
@@ -202,7 +253,9 @@ def make_claims(*, faults):
               notes=f"Both readings of the team reward (7) (point.reading; guide §3). Tolerance {LIFT_TOL}. Finding: "
                     "with (7) as printed (unweighted by mu(s)) the rows (9) V^pi = V~ are violated by O(1): the "
                     "proof uses the mu(s)-weighted team reward from (28) on; under that reading every row holds. "
-                    "The correlated execution of the energy policy (14) is checked too (guide §1.4)."),
+                    "The correlated execution of the energy policy (14) is checked too (guide §1.4). Full runs add the "
+                    "scaling sweep SCALING_GRID (path graphs, |S| = 2..5, N up to 7): the figure sets the lifted "
+                    "table sizes against the product's |S|^N and the error against N."),
     ]
 
 
