@@ -21,6 +21,8 @@ Readings
   the original kernel it is :math:`(1-\gamma)\nabla J` (``lemma4_3``), not checked again here. The last two lines
   (garbled, guide §8) are not checked. Tolerance: the sharp bound is attained, atol 1e-12 absorbs the rounding of
   the equality.
+* Search: (34) over random_mamdp and swap2 (exact); the Fig. 6-9 reproductions have none (sampled: a search would
+  select the false alarms of their 2-SE tests).
 * Setting: :mod:`.algorithm`'s D.1 pins (``algorithm.D1``: γ = 0.99, m = 20, D = 5, K = M = 1, α = 0.005 constant,
   β = 0.001, :math:`t_{\rm gossip}` = 10, no projection, resets to the uniform ρ₀ every 20 transitions, direction
   ``td_q``); each sweep changes one of them. Runs of one sweep share their seed (common random numbers: the
@@ -57,8 +59,8 @@ from netmarl_verify.solvers.sampled._zhang_ac import run_zhang_ac
 from netmarl_verify.verify import Assumption, Claim, Fault, Instance, LinesFigure, Measurement, Series, \
     claim_factory, register
 
-from ._common import PAPER, PAPER_FILE, SEED_MAX, derived_seed, make_instance, model_of
-from .algorithm import D1, _fixed_point_critic, _joint_from_theta
+from ._common import PAPER, PAPER_FILE, SEED_MAX, derived_seed, make_instance, mamdp_space, model_of, swap2_space
+from .algorithm import D1, NO_SEARCH_SAMPLED, _fixed_point_critic, _joint_from_theta
 
 __all__ = ["make_claims", "ROUND_FLOOR", "optimal_episode_return"]
 
@@ -305,7 +307,8 @@ WIDTHS = {f"m = {m}": {"width": m} for m in (10, 20, 40)}
 DEPTHS = {f"D = {d}": {"depth": d} for d in (5, 20, 40)}
 KMS = {f"(K, M) = ({k}, {m})": {"K": k, "M": m} for k, m in ((1, 1), (1, 5), (5, 1))}
 
-_COMMON_NOTES = ("Module docstring (D.1 pins of algorithm.D1, one parameter changed). R = 4 runs, common seed; T = "
+_COMMON_NOTES = (NO_SEARCH_SAMPLED + "Module docstring (D.1 pins of algorithm.D1, one parameter changed). R = 4 "
+                 "runs, common seed; T = "
                  "400 (quick, 5 x 3) / 2000 (full, 13 x 5) outer iterations; exact 10-step return at 5 checkpoints. ")
 
 
@@ -357,7 +360,8 @@ def make_claims(*, faults):
               figure=_agents_figure, measure=lambda i, r, q: _agents_measure(i, r, q, f["agents_per_step"]),
               statement="More agents (N in {2, 3, 4}) give a higher regret.",
               latex=r"\mathrm{Regret}(N=3)>\mathrm{Regret}(N=2)",
-              notes="Module docstring. N = 2, 3 trained on the same grid (quick 4 x 3, full 7 x 3; T = 400 / 2000), "
+              notes=NO_SEARCH_SAMPLED + "Module docstring. N = 2, 3 trained on the same grid (quick 4 x 3, full "
+                    "7 x 3; T = 400 / 2000), "
                     "R = 4, common seed; full adds the exact regret of the uniform start on the paper's 13 x 5 for "
                     "N = 2, 3 (N = 3 training there is not affordable: the critic's input features of the 34.3 M "
                     "pairs alone take ~35 s, each exact return ~1.5 s); regret = exact optimal 10-step return "
@@ -367,7 +371,8 @@ def make_claims(*, faults):
                     "Landmarks: (3,2), (9,2) / (2,1), (6,3), (10,2) on 13 x 5, evenly spaced on the middle row "
                     "otherwise."),
         Claim(id="zhang2025.eq34", source="proof of Thm 5.10, Step 2(d), (34)", **c, instances=_eq34_instances,
-              atol=1e-12, measure=lambda i, r, q: _eq34_measure(i, r, q, f["lam_scale"]),
+              atol=1e-12, search=(mamdp_space(), swap2_space()),
+              measure=lambda i, r, q: _eq34_measure(i, r, q, f["lam_scale"]),
               statement="||g(W*, theta) - grad J||^2 = ||E_nu[(Adv-hat - Adv) psi]||^2 <= E_nu|Adv-hat - Adv|^2.",
               latex=r"\big\|\mathbb E_{\nu}\big[(\widehat{\mathrm{Adv}}-\mathrm{Adv}_\theta)\,\psi\big]\big\|^2\le"
                     r"\mathbb E_{\nu}\big|\widehat{\mathrm{Adv}}-\mathrm{Adv}_\theta\big|^2",

@@ -25,6 +25,9 @@ Readings and findings.
 * Generators: Metropolis-Hastings, lazy Metropolis :math:`\frac12(I+A_{MH})`, max-degree, random matrices on the
   graph's support with every weight :math:`\ge\eta` (symmetric, and Sinkhorn-balanced non-symmetric:
   :func:`~netmarl_verify.envs.random_consensus_matrix`), ``blockdiag_half4``, ``identity(4)``.
+* Search spaces: ``sinkhorn_random`` (random weights >= eta on G(N, p)) and ``generators`` (Metropolis, lazy
+  Metropolis, max-degree on path / cycle / star / G(N, p) graphs, N <= 8); connected graphs only, so the
+  disconnected finding above stays with the fixed instances.
 """
 
 import math
@@ -58,7 +61,8 @@ from netmarl_verify.verify import (
     register,
 )
 
-from ._common import PAPER, PAPER_FILE, SEED_MAX, derived_seed
+from ._common import CONSENSUS_GRAPHS, PAPER, PAPER_FILE, SEED_MAX, consensus_graph, consensus_matrix, derived_seed
+from ._common import random_connected_graph as _random_connected_graph
 
 __all__ = ["make_claims", "GOSSIP_T", "SUM_TOL", "MEAN_TOL", "consensus_instance"]
 
@@ -74,15 +78,6 @@ def _eta(A, graph):
     e = [(i, j) for i, j in graph.edges if i != j]
     vals = [A[i, i] for i in range(A.shape[0])] + [A[i, j] for i, j in e] + [A[j, i] for i, j in e]
     return float(min(vals))
-
-
-def _random_connected_graph(n, p, seed):
-    rng = np.random.default_rng(seed)
-    for _ in range(1000):
-        g = nx.gnp_random_graph(n, p, seed=int(rng.integers(SEED_MAX)))
-        if nx.is_connected(g):
-            return g
-    return nx.path_graph(n)
 
 
 def consensus_instance(kind, graph_name, graph, A, **params):
@@ -130,6 +125,25 @@ def _space():
     return SearchSpace("sinkhorn_random", {"N": Integer(3, 6), "p": Real(0.2, 0.8), "symmetric": Choice((True, False)),
                                            "eta_fraction": Real(0.05, 1.0), "seed": Integer(0, SEED_MAX)}, build,
                        "random doubly stochastic matrices on random connected graphs, weights >= eta")
+
+
+def _generator_space():
+    """The deterministic generators of the fixed instances (Metropolis-Hastings, lazy Metropolis, max-degree) on the
+    guide's graph shapes, N up to 8: the eta-extremes (star: eta = 1/N) the Sinkhorn family does not reach. No
+    complete graph: there these generators give A = 1 1^T / N exactly and every row compares rounding (1e-17) with
+    rounding (a G(N, p) draw can still be complete: those rows hold, as E^t's row norms <= sigma(E)^t for the
+    rounding matrix E itself)."""
+    def build(p):
+        g = consensus_graph(p["graph"], p["N"], p["p"], p["seed"])
+        return consensus_instance(p["generator"], f"{p['graph']}{p['N']}", g, consensus_matrix(p["generator"], g))
+
+    return SearchSpace("generators", {"N": Integer(2, 8), "graph": Choice(tuple(g for g in CONSENSUS_GRAPHS
+                                                                              if g != "complete")),
+                                      "p": Real(0.2, 0.8),
+                                      "generator": Choice(("metropolis", "lazy_metropolis", "max_degree")),
+                                      "seed": Integer(0, SEED_MAX)}, build,
+                       "Metropolis-Hastings, lazy Metropolis and max-degree weights on path / cycle / star / complete "
+                       "/ connected G(N, p) graphs (p, seed: the G(N, p) draw only)")
 
 
 def _broken(A, graph, row_stochastic_only):
@@ -237,7 +251,7 @@ def _mean_rows(instance, rng, quick, row_stochastic_only=False):
 def make_claims(*, faults):
     """Build the consensus claims (faults: :func:`netmarl_verify.verify.with_faults`)."""
     f = faults
-    common = dict(paper=PAPER, paper_file=PAPER_FILE, instances=_instances, search=(_space(),),
+    common = dict(paper=PAPER, paper_file=PAPER_FILE, instances=_instances, search=(_space(), _generator_space()),
                   assumptions=_assumption_rows)
     return [
         Claim(id="zhang2025.assump5_1", source="Assumption 5.1; Definition 4.1", **common,

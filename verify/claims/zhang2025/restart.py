@@ -34,7 +34,7 @@ from netmarl_verify.verify import Assumption, Claim, DecayFigure, Fault, Instanc
     register
 
 from ._common import PAPER, PAPER_FILE, chain_meters, derived_seed, mamdp_instances, mamdp_space, model_of, \
-    reward_meters
+    reward_meters, swap2_space
 
 __all__ = ["make_claims", "IDENTITY_TOL", "RESET_PERIOD", "TV_ATOL"]
 
@@ -172,7 +172,7 @@ def _mixing_figure(rows):
 def make_claims(*, faults):
     """Build the two restart-kernel claims (faults: :func:`netmarl_verify.verify.with_faults`)."""
     f = faults
-    common = dict(paper=PAPER, paper_file=PAPER_FILE, assumptions=_meters, search=(mamdp_space(),))
+    common = dict(paper=PAPER, paper_file=PAPER_FILE, assumptions=_meters, search=(mamdp_space(), swap2_space()))
     return [
         Claim(id="zhang2025.lemma4_2", source="Lemma 4.2; App. B.1", **common, instances=_instances,
               statement="Under the restart kernel gamma P + (1-gamma) 1{s' = s0}, the stationary distribution is "
