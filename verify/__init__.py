@@ -43,7 +43,7 @@ from ._figures import (
     is_figure_spec,
     row_extra,
 )
-from ._fit import bootstrap_rate_quantile, fit_exponential_rate, fit_loglog_slope
+from ._fit import bootstrap_rate_quantile, bootstrap_slope_ci, fit_exponential_rate, fit_loglog_slope
 from ._kit import (
     Fault,
     assume_at_least,
@@ -173,6 +173,7 @@ __all__ = [
     "fit_exponential_rate",
     "fit_loglog_slope",
     "bootstrap_rate_quantile",
+    "bootstrap_slope_ci",
     # the claim kit: instance seeds, assumption builders, fault injection
     "instance_seed",
     "assume_less",

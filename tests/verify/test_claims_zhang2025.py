@@ -30,10 +30,25 @@ ALGORITHM_IDS = ("zhang2025.eq30_td_direction", "zhang2025.eq23_neural_td", "zha
                  "zhang2025.thm5_10_alg", "zhang2025.figD1_td_vs_q", "zhang2025.figD1_gossip", "zhang2025.factC3",
                  "zhang2025.eq38_41", "zhang2025.cor5_11", "zhang2025.figD1_width", "zhang2025.figD1_depth",
                  "zhang2025.figD1_KM", "zhang2025.figD1_agents", "zhang2025.eq34")
+TERM_IDS = ("zhang2025.assump5_9", "zhang2025.eq22_pseudo_central", "zhang2025.thm5_10_regime",
+            "zhang2025.eq33_batch", "zhang2025.eq25_square", "zhang2025.eq36_terms", "zhang2025.figD2_rlhf")
 
 
 def test_listed_in_order():
-    assert [c.id for c in list_claims("zhang2025")] == list(IDS) + list(ALGORITHM_IDS)
+    assert [c.id for c in list_claims("zhang2025")] == list(IDS) + list(ALGORITHM_IDS) + list(TERM_IDS)
+
+
+def test_every_claim_has_a_search_space_or_says_why_not():
+    for c in list_claims("zhang2025"):
+        assert c.search or c.notes.lower().startswith(("no search space", "not applicable")), c.id
+
+
+def test_figD2_rlhf_is_not_applicable_with_its_reason():
+    rows = run_claim(get_claim("zhang2025.figD2_rlhf"), quick=True, seed=0, progress=False)
+    assert [r.verdict for r in rows] == ["not applicable"]
+    (a,) = rows[0].assumptions
+    assert not a.holds and "torch" in a.detail and "TinyLlama" in a.detail
+    assert rows[0].extra["t_gossip"] == 20 and rows[0].extra["gamma"] == 0.5
 
 
 @pytest.mark.parametrize("cid", ["zhang2025.lemma4_2", "zhang2025.lemma5_4", "zhang2025.assump5_6",

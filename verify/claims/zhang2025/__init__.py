@@ -23,13 +23,23 @@ Claims, by module (registered at import, in this order):
   (38)-(41) and Cor. 5.11;
 - :mod:`.ablations` — ``zhang2025.figD1_width``, ``figD1_depth``, ``figD1_KM``, ``figD1_agents``, ``eq34``: App. D.1's
   Fig. 6-9 with exact episode returns beside the sampled ones (N = 4 refused with the memory it needs), and
-  line 3 of (34) against its tight Cauchy-Schwarz form.
+  line 3 of (34) against its tight Cauchy-Schwarz form;
+- :mod:`.critic_terms` — ``zhang2025.assump5_9``, ``eq22_pseudo_central``, ``thm5_10_regime``: ε_critic(B, m, D) at
+  the VI solution W* (linearised and network forms), the pseudo-centralised gap (21)-(22), and the eight terms of
+  Theorem 5.10 at the theorem's B = m^{1/32}D^{-6} (finding: ε_critic there is the init error, the bound vacuous);
+- :mod:`.batch_terms` — ``zhang2025.eq33_batch``, ``eq25_square``, ``eq36_terms``: the Markov-batch term (28)-(33)
+  exactly (variance O(1/M), but a bias that does not decay), the squaring (24)→(25) (the reverse of Jensen), and
+  the two gossip parts of (35)-(36) separately (the actor part is not O(B D^{1/2}));
+- :mod:`.rlhf` — ``zhang2025.figD2_rlhf``: App. D.2's LLM experiment, not applicable here (weights and torch),
+  with the reason and its printed settings.
 
 Conventions (guide ``shared/claims/zhang2025.md`` §2): kernel ``"original"`` (J, Q, Adv on ℙ) and ``"restart"``
-(on the restart kernel), both run; TV = ½‖·‖₁; F(θ) read as :math:`E_{\nu(\theta)}[\psi\psi^\top]`. Not yet
-implemented: the proof steps (22), (25), (33), (36) and Assumption 5.9.
+(on the restart kernel), both run; TV = ½‖·‖₁; F(θ) read as :math:`E_{\nu(\theta)}[\psi\psi^\top]`. Every claim id
+of the guide's table (§6) is registered.
 """
 
 from . import restart, gradient, smoothness, consensus, proof_steps, algorithm, ablations  # noqa: F401  (row order)
+from . import critic_terms, batch_terms, rlhf  # noqa: F401,E402  (row order)
 
-__all__ = ["restart", "gradient", "smoothness", "consensus", "proof_steps", "algorithm", "ablations"]
+__all__ = ["restart", "gradient", "smoothness", "consensus", "proof_steps", "algorithm", "ablations", "critic_terms",
+           "batch_terms", "rlhf"]
