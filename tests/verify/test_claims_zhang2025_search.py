@@ -94,3 +94,17 @@ def test_search_instances_replay(cid, params):
         A = inst.payload["A"]
         assert np.allclose(A.sum(axis=0), 1) and np.allclose(A.sum(axis=1), 1) and A.shape == (3, 3)
         assert {r.verdict for r in rows} == {"holds"}
+
+
+def test_factC3_uniqueness_row_accounts_for_the_solver_gap():
+    """The instance a search broke the old sup-norm row on (one start at absolute gap 7e-9): the spread it shows
+    on a pair of weight 2.5e-6 is explained by the gaps (strong monotonicity), and the row holds."""
+    claim = get_claim("zhang2025.factC3")
+    inst = claim.search[0].instance({"N": 2, "S": 2, "A_i": 2, "gamma": 0.605456901909857,
+                                     "scale": 2.179221547364136, "power": 6.6353838320150675,
+                                     "parametrisation": "loglinear", "seed": 2069467441})
+    rows = [r for r in check_instance(claim, inst, seed=0, quick=False) if r.point["check"].startswith("Q-hat_0")]
+    assert {r.verdict for r in rows} == {"holds"}
+    worst = max(rows, key=lambda r: r.extra["spread_sup_supp"])
+    assert worst.extra["spread_sup_supp"] > 1e-6                      # the old row: violated
+    assert 0 < worst.extra["spread_nu"] <= worst.extra["allowed_by_gaps"] + worst.extra["unique_tol"]
