@@ -203,14 +203,34 @@ def _comb(n, k):
 
 # ============================================================================ the model
 def state_graph(kind, n):
-    """The graph on states: ``"path"`` (0-1-...-n-1), ``"cycle"`` or ``"star"`` (centre 0)."""
+    """The graph on states: ``"path"`` (0-1-...-n-1), ``"cycle"``, ``"star"`` (centre 0) or ``"grid"`` (2 x n/2,
+    row-major: state ``r * n/2 + c`` at row r, column c; n even).
+
+    Raises
+    ------
+    ValueError
+        An unknown kind, or a grid with an odd number of states.
+
+    Examples
+    --------
+    >>> sorted(state_graph("grid", 6).neighbors(1))
+    [0, 2, 4]
+    """
     if kind == "path":
         return nx.path_graph(n)
     if kind == "cycle":
         return nx.cycle_graph(n)
     if kind == "star":
         return nx.star_graph(n - 1)
-    raise ValueError(f"graph kind must be 'path', 'cycle' or 'star', got {kind!r}")
+    if kind == "grid":
+        if n < 4 or n % 2:
+            raise ValueError(f"a 2 x n/2 grid of states needs an even number of states >= 4, got {n}")
+        cols = n // 2
+        out = nx.Graph()
+        out.add_nodes_from(range(n))                        # nodes in order 0..n-1
+        out.add_edges_from((r * cols + c, r2 * cols + c2) for (r, c), (r2, c2) in nx.grid_2d_graph(2, cols).edges)
+        return out
+    raise ValueError(f"graph kind must be 'path', 'cycle', 'star' or 'grid', got {kind!r}")
 
 
 class MeanFieldNetwork:

@@ -177,3 +177,19 @@ def test_simulator_matches_exact_values_within_clt():
 def test_product_states_order_agent0_most_significant():
     model = mf_identity2()
     assert product_states(model).tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+
+
+def test_state_graph_grid_is_the_2_by_n_lattice():
+    import networkx as nx
+
+    from netmarl_verify.envs import state_graph
+
+    g = state_graph("grid", 8)                       # 2 x 4, row-major
+    assert list(g.nodes) == list(range(8))
+    assert nx.is_isomorphic(g, nx.grid_2d_graph(2, 4))
+    assert sorted(g.neighbors(5)) == [1, 4, 6] and nx.diameter(g) == 4
+    for bad in (5, 2):
+        with pytest.raises(ValueError, match="even number of states"):
+            state_graph("grid", bad)
+    with pytest.raises(ValueError, match="'grid'"):
+        state_graph("torus", 6)

@@ -77,6 +77,7 @@ def _instances(quick, seed):
         yield make_instance("random", seed, graph="cycle", S=5, N=2, A=2, gamma=0.9, seed=seed, signed=True)
         yield make_instance("random", seed, graph="star", S=4, N=3, A=2, gamma=0.5, seed=seed)
         yield make_instance("congestion", seed, L=5, topology="path", N=2, gamma=0.9, seed=seed)
+        yield make_instance("random", seed, graph="grid", S=6, N=2, A=2, gamma=0.9, seed=seed)
 
 
 def _spaces():
@@ -172,10 +173,22 @@ def _localq_measure(instance, rng, quick, c_scale=1.0):
                                       values={"c": c, "rho": rho, "k": k})
 
 
+def _figure_instances(rows, n_first=2):
+    """The instances drawn: the first `n_first` (the relay pair) and the first on a cycle and on a grid of states
+    (the guide's E2: decay on paths, cycles and grids)."""
+    names = list(rows["instance"].unique())
+    out = names[:n_first]
+    for kind in ("graph=path", "graph=cycle", "graph=grid"):
+        hit = next((n for n in names if kind in n), None)
+        if hit is not None and hit not in out:
+            out.append(hit)
+    return out
+
+
 def _decay_figure(title, ylabel):
     def figure(rows):
         specs = []
-        for name in list(rows["instance"].unique())[:3]:
+        for name in _figure_instances(rows):
             where = {"instance": name, "point.s": 0, "point.reading": "weighted"}
             specs.append(DecayFigure(
                 f"{title}: {name}, s = 0, weighted (7)",
