@@ -679,7 +679,7 @@ def _lip_figure(rows):
         specs.append(LinesFigure(
             f"Assumption 5.3 at an activation boundary: {name}",
             [Series("gate-pair difference quotient", "measured")],
-            bounds=[Series(r"requirement $\sqrt{T}/2$ ($1-L\eta\ge1/2$)", "bound")],
+            bounds=[Series(r"requirement $\sqrt{T}/2$ ($1-L\eta\geq 1/2$)", "bound")],
             x="point.eps", where={"instance": name, "point.pair": "gate pair (straddles an activation boundary)"},
             log_x=True, log_y=True, xlabel=r"separation $\varepsilon$",
             ylabel=r"$\|\nabla J(\theta)-\nabla J(\theta')\|/\|\theta-\theta'\|$"))

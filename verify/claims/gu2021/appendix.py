@@ -334,7 +334,7 @@ def _c2_figure(rows):
         x, y = np.asarray(ex["x"], float), np.asarray(ex["y"], float)
         specs.append(LogLogErrorFigure(
             f"Lemma C.2: {r['instance']}, s = {int(r['point.s'])}, k = {int(r['point.kappa'])}, R = {r['point.R']}",
-            Series(r"$E_{\rm init}\|\widehat Q_s-\mathrm{Proj}_{\mathcal F_{R,M}}\widehat Q_s\|^2_\nu$", y, x=x),
+            Series(r"$E_{\rm init}\|\widehat Q_s-\mathrm{Proj}_{\mathcal{F}_{R,M}}\widehat Q_s\|^2_\nu$", y, x=x),
             xlabel="M", ylabel="squared error", fitted_slope=float(r["measured"]), claimed_slope=-1.0))
     return specs or None
 
