@@ -74,6 +74,8 @@ __all__ = [
     "SPREAD_ACTIONS",
     "MPE2_ACTION",
     "DEFAULT_LANDMARKS",
+    "spread_landmarks",
+    "spread_move_cells",
     "bandit3_loop",
     "bandit3",
     "random_mdp",
@@ -439,6 +441,30 @@ DEFAULT_LANDMARKS = {2: ((3, 2), (9, 2)), 3: ((2, 1), (6, 3), (10, 2))}
 _MOVES = np.array(list(SPREAD_ACTIONS.values()), dtype=np.int64)
 
 
+def spread_landmarks(N, length, width):
+    """The pinned landmarks of :class:`SpreadGrid`: :data:`DEFAULT_LANDMARKS` on 13 x 5 (N = 2, 3), else N evenly
+    spaced cells of the middle row, ``((k + 1) * length // (N + 1), width // 2)``.
+
+    >>> spread_landmarks(4, 13, 5)
+    ((2, 2), (5, 2), (7, 2), (10, 2))
+    """
+    N, length, width = int(N), int(length), int(width)
+    if (length, width) == (13, 5) and N in DEFAULT_LANDMARKS:
+        return DEFAULT_LANDMARKS[N]
+    return tuple(((k + 1) * length // (N + 1), width // 2) for k in range(N))
+
+
+def spread_move_cells(cells, actions, length, width):
+    """Cells ``x * width + y`` after moving by ``actions`` (indices into :data:`SPREAD_ACTIONS`); a move off the
+    grid stays (pinned: walls block)."""
+    cells = np.asarray(cells)
+    x, y = cells // width, cells % width
+    d = _MOVES[np.asarray(actions)]
+    nx_, ny = x + d[..., 0], y + d[..., 1]
+    off = (nx_ < 0) | (nx_ >= length) | (ny < 0) | (ny >= width)
+    return np.where(off, cells, nx_ * width + ny)
+
+
 class SpreadGrid:
     r"""The modified Simple Spread of zhang2025 App. D.1 on a ``length x width`` grid (readings: module docstring).
 
@@ -482,10 +508,7 @@ class SpreadGrid:
         if start not in ("uniform", "no_overlap"):
             raise ValueError(f"start must be 'uniform' or 'no_overlap', got {start!r}")
         if landmarks is None:
-            if (self.length, self.width) == (13, 5) and self.N in DEFAULT_LANDMARKS:
-                landmarks = DEFAULT_LANDMARKS[self.N]
-            else:
-                landmarks = [((k + 1) * self.length // (self.N + 1), self.width // 2) for k in range(self.N)]
+            landmarks = spread_landmarks(self.N, self.length, self.width)
         self.landmarks = np.array(landmarks, dtype=np.int64).reshape(-1, 2)
         if ((self.landmarks < 0) | (self.landmarks >= [self.length, self.width])).any():
             raise ValueError(f"landmarks {self.landmarks.tolist()} must lie on the {self.length} x {self.width} grid")
@@ -526,11 +549,7 @@ class SpreadGrid:
         return np.stack([c // self.width, c % self.width], axis=-1)
 
     def _move_cells(self, cells, actions):
-        x, y = cells // self.width, cells % self.width
-        d = _MOVES[np.asarray(actions)]
-        nx_, ny = x + d[..., 0], y + d[..., 1]
-        off = (nx_ < 0) | (nx_ >= self.length) | (ny < 0) | (ny >= self.width)     # pinned: blocked moves stay
-        return np.where(off, cells, nx_ * self.width + ny)
+        return spread_move_cells(cells, actions, self.length, self.width)           # pinned: blocked moves stay
 
     def state_reward(self, states):
         r""":math:`-\sum_\ell\min_j\|p_j-\ell\|_1` + shift at global states."""

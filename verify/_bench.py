@@ -29,6 +29,10 @@ Case ``sac``: Scalable Actor-Critic (qu2020 Alg. 1) training on the 5 x 5 grid, 
 Case ``shadow-pg``: ying2023 Alg. 1 (distributed PG with shadow rewards, TD oracle) on a 10-agent
 line, κ = 1, B = 256, H = 50; agent-steps per second (goal > 1 million: a third of the SAC row).
 
+Case ``spread-optimum`` (opt-in): zhang2025 App. D.1's exact optimal and uniform-start 10-step returns on the
+13 x 5 Simple Spread, N = 3 on the ordered tables and N = 4 on the orbit model of the agents' permutation
+symmetry (goal < 60 s each, issue 14).
+
 Case ``main-job`` (opt-in: ``--only main-job``): the main job, ``netmarl-verify report qu2020`` with
 ``--jobs`` = ``--threads``, timed end to end in a subprocess (goal: under 2 minutes on 2 cores).
 
@@ -285,6 +289,50 @@ def run_zhang_ac_case(threads, seed=0):
             "notes": f"zhang2025 Alg. 1-2, t_gossip = 10 (goal > {goal:,.0f}: {'met' if rate > goal else 'MISSED'})"}
 
 
+#: zhang2025 (issue 14): the exact optimum of the 13 x 5 Simple Spread, N = 3, in under a minute on 2 cores.
+GOAL_SPREAD_OPTIMUM_SECONDS = 60.0
+
+
+def run_spread_optimum_case(threads, seed=0):
+    """zhang2025 App. D.1: exact optimal and uniform-start 10-step returns on the 13 x 5 Simple Spread, two rows:
+    N = 3 on the full ordered tables (274,625 states x 125 joint actions: build + backward recursion) and N = 4 on
+    the orbit model of the agents' permutation symmetry (814,385 orbits x 625); goal < 60 s each."""
+    from threadpoolctl import threadpool_limits
+
+    import numpy as np
+
+    from netmarl_verify.envs._zhang2025 import SpreadGrid
+    from netmarl_verify.solvers.exact import spread_episode_return, symmetric_spread, symmetric_spread_returns
+
+    goal = GOAL_SPREAD_OPTIMUM_SECONDS
+    rows = []
+    with threadpool_limits(limits=threads):
+        t0 = time.perf_counter()
+        g = SpreadGrid(3, 13, 5)
+        V = np.zeros(g.n_states)
+        for _ in range(10):
+            V = (g.reward + V[g.next_state]).max(axis=1)
+        opt = float(g.rho0 @ V)
+        uni = spread_episode_return(g, np.full((g.n_states, g.n_joint), 1.0 / g.n_joint), 10)
+        wall = time.perf_counter() - t0
+        rows.append({"case": "spread-optimum", "n": 3, "backend": "13x5 ordered tables, 274,625 x 125",
+                     "agent_steps_per_s": float("nan"), "total_s": wall,
+                     "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                     "notes": f"10-step optimum {opt:.4f}, uniform {uni:.4f} (goal < {goal:g} s: "
+                              f"{'met' if wall < goal else 'MISSED'})"})
+        del g, V
+        t0 = time.perf_counter()
+        m = symmetric_spread(4, 13, 5)
+        opt, uni = symmetric_spread_returns(m, 10)
+        wall = time.perf_counter() - t0
+        rows.append({"case": "spread-optimum", "n": 4, "backend": f"13x5 orbit model, {m.n_classes:,} x 625",
+                     "agent_steps_per_s": float("nan"), "total_s": wall,
+                     "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                     "notes": f"10-step optimum {opt:.4f}, uniform {uni:.4f} (goal < {goal:g} s: "
+                              f"{'met' if wall < goal else 'MISSED'})"})
+    return rows
+
+
 def run_bn_case(threads, seed=0):
     """chen2024: the exact Nash gap (N = 16 one-state, N = 10 ten-state) and exact-gradient ascent: three rows."""
     from ._bench_chen2024 import bn_bench_case
@@ -294,7 +342,7 @@ def run_bn_case(threads, seed=0):
 
 CASES = {"exact": None, "simulator": run_simulator_case, "step": run_generic_step_case, "sac": _sac_case,
          "shadow-pg": run_shadow_pg_case, "dec-neural-ac": run_dec_neural_ac_case, "zhang-ac": run_zhang_ac_case,
-         "bn": run_bn_case,
+         "bn": run_bn_case, "spread-optimum": run_spread_optimum_case,
          "main-job": run_main_job_case}
 #: Cases run when ``--only`` is not given (``main-job`` takes minutes: ask for it by name).
 DEFAULT_CASES = ("exact", "simulator", "step", "sac", "shadow-pg", "dec-neural-ac", "zhang-ac", "bn")
@@ -461,8 +509,7 @@ def main(argv=None):
     p.add_argument("--case", default="exact", help=argparse.SUPPRESS)
     p.add_argument("--only", default=list(DEFAULT_CASES), type=_names(tuple(CASES), "case"),
                    help="comma-separated cases to run: exact, simulator, step, sac, shadow-pg, dec-neural-ac, zhang-ac, bn, "
-                        "main-job "
-                        "(default all but "
+                        "spread-optimum, main-job (default all but spread-optimum, about 2 minutes, and "
                         "main-job, which runs the whole qu2020 report: about 2 minutes)")
     args = p.parse_args(argv)
     if args.child:

@@ -222,6 +222,7 @@ from ._spread_exact import (
     spread_optimal_values,
     spread_policy_values,
 )
+from ._spread_symmetric import SymmetricSpread, symmetric_spread, symmetric_spread_returns
 from ._model import as_model
 from ._occupancy import discounted_occupancy, discounted_visitation
 from ._operator import PolicyOperator, RestartOperator
@@ -422,6 +423,9 @@ __all__ = [
     "sparse_visitation",
     "spread_episode_return",
     "spread_optimal_values",
+    "SymmetricSpread",
+    "symmetric_spread",
+    "symmetric_spread_returns",
     "spread_policy_values",
     # optimality and equilibria
     "OptimalValues",

@@ -55,14 +55,28 @@ def test_depth_and_km_findings(rows):
         assert all(abs(r.extra["diff_mean"]) < 0.05 for r in rs)          # the policy barely moves
 
 
-def test_agents_regret_and_n4_refused(rows):
+def test_agents_regret_and_n4_by_symmetry(rows):
     rs = rows["zhang2025.figD1_agents"]
-    reg = [r for r in rs if _check("more agents")(r)]
-    assert len(reg) == 1 and reg[0].verdict == "holds"
-    assert reg[0].extra["final_regret"]["3"] > reg[0].extra["final_regret"]["2"] > 0
+    trained = [r for r in rs if _check("more agents, higher final")(r)]
+    assert len(trained) == 1 and trained[0].verdict == "holds"
+    assert trained[0].extra["final_regret"]["3"] > trained[0].extra["final_regret"]["2"] > 0
+    # the uniform start for N = 2, 3, 4 by the orbit model, equal to the full tables where they fit
+    ident = [r for r in rs if _check("orbit model = full tables")(r)]
+    assert [r.point["pair"] for r in ident] == ["N = 2 (4 x 3, t = 0)", "N = 3 (4 x 3, t = 0)"]
+    assert _v(ident) == {"holds"}
+    start = [r for r in rs if _check("more agents, higher exact regret")(r)]
+    assert [r.point["pair"] for r in start] == ["N = 3 vs N = 2 (4 x 3, t = 0)", "N = 4 vs N = 3 (4 x 3, t = 0)"]
+    reg = start[-1].extra["regret"]
+    assert _v(start) == {"holds"} and reg["4"] > reg["3"] > reg["2"] > 0
     n4 = [r for r in rs if r.point.get("pair") == "N = 4"]
     assert len(n4) == 1 and n4[0].verdict == "not applicable"
     assert n4[0].extra["bytes_needed"] == 8.0 * 3 * 12 ** 4 * 625
+
+
+def test_agents_orbit_weights_fault():
+    rs = run_claim(with_faults(CLAIMS["zhang2025.figD1_agents"], orbit_weights="uniform"), quick=True,
+                   progress=False)
+    assert _v(rs, _check("orbit model = full tables")) == {"violated"}
 
 
 def test_eq34_holds_and_sharp_bound_attained(rows):

@@ -56,7 +56,7 @@ def fake_cases(monkeypatch):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--only", "foo"], "argument --only: unknown case 'foo' (choose from exact, simulator, step, sac, shadow-pg, dec-neural-ac, zhang-ac, bn, main-job)"),
+    (["--only", "foo"], "argument --only: unknown case 'foo' (choose from exact, simulator, step, sac, shadow-pg, dec-neural-ac, zhang-ac, bn, spread-optimum, main-job)"),
     (["--only", "exact,bar,baz"], "unknown case 'bar', 'baz'"),
     (["--only", ","], "argument --only: no case given"),
     (["--sizes", "abc"], "argument --sizes: expected comma-separated agent counts such as 8,10,12, got 'abc'"),

@@ -179,7 +179,7 @@ def test_list_one_claim_shows_everything(long_registry, capsys):
 # -- bench usage errors through the real entry point (issue 8, item 7) ----------------------------
 
 @pytest.mark.parametrize("args, message", [
-    (["--only", "foo"], "argument --only: unknown case 'foo' (choose from exact, simulator, step, sac, shadow-pg, dec-neural-ac, zhang-ac, bn, main-job)"),
+    (["--only", "foo"], "argument --only: unknown case 'foo' (choose from exact, simulator, step, sac, shadow-pg, dec-neural-ac, zhang-ac, bn, spread-optimum, main-job)"),
     (["--sizes", "abc"], "argument --sizes: expected comma-separated agent counts such as 8,10,12, got 'abc'"),
 ])
 def test_bench_usage_errors_exit_2(args, message, capsys):

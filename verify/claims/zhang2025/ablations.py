@@ -41,10 +41,13 @@ Readings
   O(10-100); residuals at that level are rounding, not learning).
 * (K, M): the same number T of outer iterations for every configuration (K = 5 takes 5 critic transitions per
   iteration, M = 5 five actor transitions); the x axis of Fig. 9 is not stated.
-* Sizes: quick on small grids (5 × 3, N = 2; agents on 4 × 3 for both N), full on 13 × 5 (agents: trained on
-  7 × 3 for both N; on 13 × 5 the exact regret of the uniform start for N = 2 and N = 3 — 274,625 states, 125 joint
-  actions, by the gather routines — training N = 3 there does not fit the time budget). N = 4 on 13 × 5 needs
-  :math:`8\cdot3\cdot65^4\cdot625` bytes of tables (about 249 GiB): the row is "not applicable", the refusal recorded.
+* Sizes: quick on small grids (5 × 3, N = 2; agents trained on 4 × 3 for both N), full on 13 × 5 (agents: trained
+  on 7 × 3 for both N — training N = 3 on 13 × 5, 274,625 states and 125 joint actions, does not fit the time
+  budget). Fig. 8's N = 4: the exact regret of the *uniform start* for N = 2, 3, 4 by the agents' permutation
+  symmetry (:mod:`~netmarl_verify.solvers.exact._spread_symmetric`: 814,385 orbits on 13 × 5, about a minute),
+  checked against the full ordered tables for N = 2, 3; training N = 4 needs the ordered tables
+  (:math:`8\cdot3\cdot65^4\cdot625` bytes, about 249 GiB, and a trained per-agent policy is not symmetric): that row
+  is "not applicable", the refusal recorded.
 """
 
 import math
@@ -55,6 +58,7 @@ from netmarl_verify.envs._memory import MemoryBudgetError, check_memory, format_
 from netmarl_verify.envs._zhang2025 import SpreadGrid
 from netmarl_verify.solvers.exact._fisher import advantage_policy_gradient
 from netmarl_verify.solvers.exact._spread_exact import spread_episode_return
+from netmarl_verify.solvers.exact._spread_symmetric import symmetric_spread, symmetric_spread_returns
 from netmarl_verify.solvers.sampled._zhang_ac import run_zhang_ac
 from netmarl_verify.verify import Assumption, Claim, Fault, Instance, LinesFigure, Measurement, Series, \
     claim_factory, register
@@ -67,6 +71,9 @@ __all__ = ["make_claims", "ROUND_FLOOR", "optimal_episode_return"]
 #: Gains / differences at or below this magnitude are recorded as 0 (rounding of O(100) returns).
 ROUND_FLOOR = 1e-9
 EPISODE = 10
+#: The orbit model against the full tables: both sum at most 10 rewards of size <= N (L + W) per path (returns
+#: O(100)); their difference is rounding (measured <= 4e-14 on every grid of the tests).
+ORBIT_TOL = 1e-9
 
 
 def _seed(rng):
@@ -179,7 +186,7 @@ def _sweep_measure(instance, rng, quick, configs, pairs, kind, per_step):
     yield from rows
 
 
-def _agents_measure(instance, rng, quick, per_step):
+def _agents_measure(instance, rng, quick, per_step, orbit_weights="multinomial"):
     _, L, W = instance.payload["dims"]
     seed = _seed(rng)
     R = 4
@@ -203,28 +210,46 @@ def _agents_measure(instance, rng, quick, per_step):
                       point={"pair": "N = 3 vs N = 2", "check": "more agents, higher final regret (> 2 SE)"},
                       extra={"curves": {str(k): v for k, v in curves.items()}, "diff_mean": d, "diff_se": se,
                              "final_regret": {str(k): float(v.mean()) for k, v in regret.items()}})
-    if not quick:                                     # the paper's 13 x 5 grid: exact regret of the uniform start
-        init = {}
-        for N in (2, 3):
-            g = SpreadGrid(N, 13, 5)
+    # exact regret of the uniform start (the start of training) for N = 2, 3, 4: the orbit model (permutation
+    # symmetry, solvers.exact.symmetric_spread) on the training grid (quick) or the paper's 13 x 5 (full); the full
+    # ordered-state tables, where they fit (N = 2, 3), are the second route
+    L0, W0 = (L, W) if quick else (13, 5)
+    init, full = {}, {}
+    for N in (2, 3, 4):
+        orbits = symmetric_spread(N, L0, W0)
+        w = None if orbit_weights == "multinomial" else np.full(orbits.n_classes, 1.0 / orbits.n_classes)
+        init[N] = symmetric_spread_returns(orbits, EPISODE, weights=w)
+        del orbits
+        if N < 4:
+            g = SpreadGrid(N, L0, W0)
             uniform = np.full((g.n_states, g.n_joint), 1.0 / g.n_joint)
-            init[N] = (optimal_episode_return(g), spread_episode_return(g, uniform, EPISODE))
+            full[N] = (optimal_episode_return(g), spread_episode_return(g, uniform, EPISODE))
             del g, uniform
-        gap = (init[3][0] - init[3][1]) - (init[2][0] - init[2][1])
+            err = max(abs(x - y) for x, y in zip(init[N], full[N]))
+            yield Measurement(measured=float(_floor([err])[0]), bound=ORBIT_TOL,
+                              point={"pair": f"N = {N} ({L0} x {W0}, t = 0)",
+                                     "check": "orbit model = full tables (optimum, uniform return)"},
+                              extra={"orbit": list(init[N]), "full": list(full[N])})
+    regret0 = {N: v[0] - v[1] for N, v in init.items()}
+    for lo, hi in ((2, 3), (3, 4)):
+        gap = regret0[hi] - regret0[lo]
         yield Measurement(measured=float(_floor([-gap])[0]), bound=0.0,
-                          point={"pair": "N = 3 vs N = 2 (13 x 5, t = 0)",
+                          point={"pair": f"N = {hi} vs N = {lo} ({L0} x {W0}, t = 0)",
                                  "check": "more agents, higher exact regret of the uniform start"},
                           extra={"optimum": {str(k): v[0] for k, v in init.items()},
-                                 "uniform_return": {str(k): v[1] for k, v in init.items()}})
-        L, W = 13, 5
-    n4 = 8.0 * 3 * (L * W) ** 4 * 5 ** 4
+                                 "uniform_return": {str(k): v[1] for k, v in init.items()},
+                                 "regret": {str(k): v for k, v in regret0.items()},
+                                 "route": "orbit model (N = 4: the only one that fits)"})
+    n4 = 8.0 * 3 * (L0 * W0) ** 4 * 5 ** 4
     try:
-        check_memory(n4, f"the Simple Spread tables (N = 4, {(L * W) ** 4} states x 625 joint actions)")
+        check_memory(n4, f"the Simple Spread tables (N = 4, {(L0 * W0) ** 4} states x 625 joint actions)")
         msg = f"fits the memory budget ({format_bytes(n4)}) but is not run (time budget)"
     except MemoryBudgetError as e:
         msg = str(e)
-    yield Measurement(measured=0.0, bound=0.0, point={"pair": "N = 4", "check": "N = 4 exact tables"},
-                      assumptions=[Assumption("N = 4 exact tables built and run", False, n4, "bytes needed", msg)],
+    yield Measurement(measured=0.0, bound=0.0, point={"pair": "N = 4", "check": "N = 4 training (ordered tables)"},
+                      assumptions=[Assumption("N = 4 ordered-state tables built and trained on", False, n4,
+                                              "bytes needed", msg + "; a trained per-agent policy is not symmetric, "
+                                              "so the orbit model gives its optimum and uniform start only")],
                       extra={"bytes_needed": n4})
 
 
@@ -318,6 +343,9 @@ _COMMON_NOTES = (NO_SEARCH_SAMPLED + "Module docstring (D.1 pins of algorithm.D1
     depth_per_step=Fault(True, "as width_per_step, for the depth sweep's validation rows (False: violated)"),
     km_per_step=Fault(True, "as depth_per_step, for the (K, M) = (1, 1) validation row (False: violated)"),
     agents_per_step=Fault(True, "as depth_per_step, for the N = 2, 3 validation rows (False: violated)"),
+    orbit_weights=Fault("multinomial", "the start law of the orbit model ('uniform': every orbit weighted equally "
+                                       "instead of by its number of orderings; the rows 'orbit model = full tables' "
+                                       "are violated)"),
     lam_scale=Fault(1.0, "multiplies lambda_max(F) in the sharp Cauchy-Schwarz bound of (34) (0.5: the worst-case "
                          "critic, which attains it, violates)"),
 )
@@ -357,17 +385,21 @@ def make_claims(*, faults):
                     "measured = 2 SE - mean paired gain difference, bound 0. Validation row for (1, 1) only (the "
                     "reset period of 20 transitions does not align with K + M = 6 per iteration)."),
         Claim(id="zhang2025.figD1_agents", source="App. D.1, Fig. 8", **c, instances=_agents_instances,
-              figure=_agents_figure, measure=lambda i, r, q: _agents_measure(i, r, q, f["agents_per_step"]),
+              figure=_agents_figure, measure=lambda i, r, q: _agents_measure(i, r, q, f["agents_per_step"], f["orbit_weights"]),
               statement="More agents (N in {2, 3, 4}) give a higher regret.",
-              latex=r"\mathrm{Regret}(N=3)>\mathrm{Regret}(N=2)",
+              latex=r"\mathrm{Regret}(N=4)>\mathrm{Regret}(N=3)>\mathrm{Regret}(N=2)",
               notes=NO_SEARCH_SAMPLED + "Module docstring. N = 2, 3 trained on the same grid (quick 4 x 3, full "
                     "7 x 3; T = 400 / 2000), "
-                    "R = 4, common seed; full adds the exact regret of the uniform start on the paper's 13 x 5 for "
-                    "N = 2, 3 (N = 3 training there is not affordable: the critic's input features of the 34.3 M "
+                    "R = 4, common seed (N = 3 training on the paper's 13 x 5 is not affordable: the critic's input "
+                    "features of the 34.3 M "
                     "pairs alone take ~35 s, each exact return ~1.5 s); regret = exact optimal 10-step return "
-                    "(backward recursion) minus the exact return, final regrets compared unpaired (> 2 SE). N = 4: "
-                    "'not applicable', the memory refusal recorded (quick: on 4 x 3; full: 65^4 x 625 tables on "
-                    "13 x 5, about 249 GiB). "
+                    "(backward recursion) minus the exact return, final regrets compared unpaired (> 2 SE). The "
+                    "exact regret of the uniform start for N = 2, 3, 4 (quick on the training grid, full on 13 x 5) by "
+                    "the agents' permutation symmetry (solvers.exact.symmetric_spread: 814,385 orbits for N = 4 on "
+                    "13 x 5 instead of 65^4 = 17.9 M states), checked against the full tables for N = 2, 3 (rows "
+                    "'orbit model = full tables', tolerance 1e-9). N = 4 training: 'not applicable', the refusal of "
+                    "the ordered tables recorded (full: 65^4 x 625 tables, about 249 GiB; a trained per-agent policy "
+                    "is not symmetric). "
                     "Landmarks: (3,2), (9,2) / (2,1), (6,3), (10,2) on 13 x 5, evenly spaced on the middle row "
                     "otherwise."),
         Claim(id="zhang2025.eq34", source="proof of Thm 5.10, Step 2(d), (34)", **c, instances=_eq34_instances,
