@@ -108,3 +108,20 @@ def test_factC3_uniqueness_row_accounts_for_the_solver_gap():
     worst = max(rows, key=lambda r: r.extra["spread_sup_supp"])
     assert worst.extra["spread_sup_supp"] > 1e-6                      # the old row: violated
     assert 0 < worst.extra["spread_nu"] <= worst.extra["allowed_by_gaps"] + worst.extra["unique_tol"]
+
+
+def test_gossip_rate_spectral_rows_need_sigma2_above_rounding():
+    """Metropolis on a complete graph is A = J to rounding (sigma2 ~ 6e-17 from the SVD): the spectral rows compare
+    roundings and are "not applicable"; the eta-based rows still hold, and a lazy matrix keeps its spectral rows."""
+    from collections import Counter
+
+    from netmarl_verify.verify.claims.zhang2025._common import consensus_graph
+
+    claim = get_claim("zhang2025.gossip_rate")
+    space = next(s for s in claim.search if s.family == "generators")
+    seed = next(k for k in range(200) if consensus_graph("gnp", 3, 0.8, k).number_of_edges() == 3)  # complete
+    for gen, spectral in (("metropolis", "not applicable"), ("lazy_metropolis", "holds")):
+        rows = check_instance(claim, space.instance({"N": 3, "graph": "gnp", "p": 0.8, "generator": gen,
+                                                     "seed": seed}), seed=0, quick=False)
+        verdicts = Counter((r.point["check"].startswith("spectral"), r.verdict) for r in rows)
+        assert set(verdicts) == {(False, "holds"), (True, spectral)}, (gen, verdicts)

@@ -68,6 +68,9 @@ __all__ = ["make_claims", "GOSSIP_T", "SUM_TOL", "MEAN_TOL", "consensus_instance
 
 #: Gossip rounds of the checks (guide §7).
 GOSSIP_T = (1, 2, 5, 10, 20, 40)
+#: sigma2(A - J) at or below this is the rounding of the SVD (absolute error ~ eps ||A||_2 = 2.2e-16): the spectral
+#: rows are then "not applicable" (A = J, e.g. Metropolis on a complete graph), not a comparison of roundings.
+SIGMA2_FLOOR = 1e-12
 #: Row and column sums within this of 1 count as doubly stochastic (the package's row-sum tolerance).
 SUM_TOL = 1e-12
 #: Mean preservation tolerance, relative to max(1, ||W||_inf): t rounds of N-term sums, t N u ~ 1e-14.
@@ -212,6 +215,10 @@ def _gossip_rows(instance, rng, quick, rate_factor=1.0):
             for reading, hyp in (("5.1 as printed", []), ("5.1 + connected", connected)):
                 if label.startswith("spectral") and reading == "5.1 as printed":
                     continue
+                if label.startswith("spectral"):     # sigma2 from an SVD has absolute error ~ eps ||A||
+                    hyp = hyp + [Assumption("sigma2(A - J) above the SVD's rounding (A != J)", s2 > SIGMA2_FLOOR,
+                                            s2, f"> {SIGMA2_FLOOR:g}", "A = J to rounding: nothing to contract "
+                                            "(complete graph, Metropolis / max-degree)")]
                 yield Measurement(measured=measured, bound=float(bound),
                                   point={"check": label, "reading": reading, "t": t},
                                   values={"eta": eta, "N": n, "rate": rate, "sigma2": s2}, assumptions=hyp)
