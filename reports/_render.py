@@ -379,14 +379,15 @@ def render_paper(paper_id, df, claims, out_dir, metadata=None, index_link=False,
     found = {r.claim: r for r in (search or []) if r.claim in set(claim_ids)}
     if search is None:
         doc.table(["claim", "source", "rows", "holds", "violated", "not applicable", "max ratio", "verdict"], table,
-                  "max ratio: the largest measured/bound among rows whose assumptions hold (≤ 1 when the claim "
-                  "holds).", digits=7)
+                  "max ratio: the largest measured/bound among rows whose assumptions hold (2 - measured/bound "
+                  "for a lower bound checked as -x <= -b; ≤ 1 when the claim holds).", digits=7)
     else:
         for row, cid in zip(table, claim_ids):
             row.insert(7, found[cid].ratio if cid in found else float("nan"))
         doc.table(["claim", "source", "rows", "holds", "violated", "not applicable",
                    "largest ratio on the fixed instances", "largest ratio by search", "verdict"], table,
-                  "Ratios: the largest measured/bound among rows whose assumptions hold (≤ 1 when the claim holds); "
+                  "Ratios: the largest measured/bound among rows whose assumptions hold (2 - measured/bound for a "
+                  "lower bound checked as -x <= -b, as the search scores it; ≤ 1 when the claim holds); "
                   "by search: over the claim's search spaces (netmarl-verify search; empty when it declares none). "
                   "The verdict is the fixed instances'.", digits=7)
         if found:

@@ -410,15 +410,22 @@ def summarize(rows):
     -------
     DataFrame
         Columns ``claim, paper, source, rows, holds, violated, not applicable, verdict,
-        max_ratio`` (largest tightness ratio among rows whose assumptions hold) and
+        max_ratio`` (the largest tightness ratio among rows whose assumptions hold: measured/bound for
+        an upper bound, 2 - measured/bound for a lower bound checked as ``-x <= -b`` — both 1 at
+        equality and above 1 exactly when the row is violated, as the search scores rows,
+        :func:`~netmarl_verify.verify._search.row_score`) and
         ``counterexample`` (:func:`smallest_counterexample`, JSON, ``"{}"`` if none). The
         claim's verdict is "violated" if any row is, else "holds" if any row holds.
     """
     out = []
     for claim_id, group in rows.groupby("claim", sort=False):
         counts = group["verdict"].value_counts().to_dict()
-        applicable = group[group["verdict"] != NOT_APPLICABLE]["ratio"]
-        applicable = pd.to_numeric(applicable, errors="coerce").dropna()
+        app = group[group["verdict"] != NOT_APPLICABLE]
+        ratio = pd.to_numeric(app["ratio"], errors="coerce")
+        bound = pd.to_numeric(app["bound"], errors="coerce")
+        # a lower bound x >= b is checked as -x <= -b: its ratio x/b *falls* towards violation; 2 - ratio is
+        # 1 at equality and above 1 exactly when violated, like the ratio of an upper bound (search's row_score)
+        applicable = ratio.where(~(bound < 0), 2.0 - ratio).dropna()
         cx = smallest_counterexample(group)
         out.append(
             {
