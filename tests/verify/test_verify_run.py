@@ -102,3 +102,80 @@ def test_summary_scores_lower_bounds_like_the_search(toy_registry):
     g["measured"], g["bound"], g["ratio"] = [-0.8, -0.55], [-0.5, -0.5], [1.6, 1.1]
     s = summarize(g).set_index("claim")
     assert s.loc["toy.geometric", "max_ratio"] == pytest.approx(0.9)
+
+
+def test_claim_errors_name_claim_instance_and_seed():
+    claim = _toy_claims.make_broken_claim()
+    with pytest.raises(ClaimError, match=r"toy.broken.*'bad'.*seed 7.*ZeroDivisionError"):
+        run_claim(claim, seed=7, progress=False)
+
+
+def test_nan_measurement_is_an_error_not_a_verdict():
+    from netmarl_verify.verify import Claim
+
+    claim = Claim(id="toy.nan", paper_file="toy.txt", source="-", statement="-",
+                  instances=lambda quick, seed: [{"name": "i"}],
+                  measure=lambda inst, rng, quick: {"measured": float("nan"), "bound": 1.0})
+    with pytest.raises(ClaimError, match="NaN"):
+        run_claim(claim, progress=False)
+
+
+def test_duplicate_instance_names_and_bad_seed_rejected():
+    from netmarl_verify.verify import Claim
+
+    claim = Claim(id="toy.dup", paper_file="toy.txt", source="-", statement="-",
+                  instances=lambda quick, seed: [{"name": "i"}, {"name": "i"}],
+                  measure=lambda inst, rng, quick: {"measured": 0.0, "bound": 1.0})
+    with pytest.raises(ValueError, match="two instances"):
+        run_claim(claim, progress=False)
+    with pytest.raises(ValueError, match="seed"):
+        run_claim(claim, seed=-1, progress=False)
+
+
+def test_empty_run_has_core_columns():
+    from netmarl_verify.verify import Registry, to_frame
+
+    df = to_frame([])
+    assert list(df.columns) == CORE_COLUMNS and df.empty
+    with pytest.raises(LookupError):
+        run("all_but_not", registry=Registry())
+    assert run("all", registry=Registry(), progress=False).empty
+    assert isinstance(df, pd.DataFrame)
+
+
+def test_progress_lines_when_stderr_is_not_a_terminal(toy_registry, capsys):
+    """A log file gets one line per finished claim, with counts and elapsed time."""
+    from netmarl_verify.verify import run_checks
+
+    results = run_checks("toy", quick=True, seed=0, progress=True, registry=toy_registry)
+    lines = capsys.readouterr().err.strip().splitlines()
+    n = len(toy_registry.claims_for("toy"))
+    assert len(lines) == n
+    for k, line in enumerate(lines, start=1):
+        assert line.startswith(f"[{k}/{n}] toy.") and " rows (" in line and line.endswith(" s")
+    assert sum(int(line.split(": ")[1].split()[0]) for line in lines) == len(results)
+
+
+def test_progress_bars_on_a_terminal_show_totals(toy_registry, monkeypatch):
+    import io
+
+    from netmarl_verify.verify import run_checks
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    run_checks("toy", quick=True, seed=0, progress=True, registry=toy_registry)
+    n = len(toy_registry.claims_for("toy"))
+    out = term.getvalue()
+    assert f"{n}/{n}" in out and "claims" in out  # the outer bar has a total (hence an ETA)
+    assert "[1/" not in out  # no log lines on a terminal
+
+
+def test_no_progress_is_silent(toy_registry, capsys):
+    from netmarl_verify.verify import run_checks
+
+    run_checks("toy", quick=True, seed=0, progress=False, registry=toy_registry)
+    assert capsys.readouterr().err == ""
