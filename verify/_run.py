@@ -403,6 +403,14 @@ def smallest_counterexample(rows):
     return out
 
 
+def _claim_atol(claim_id):
+    """The registered claim's absolute tolerance (0 for a claim the registry does not know)."""
+    try:
+        return float(REGISTRY.get(claim_id).atol or 0.0)
+    except Exception:  # noqa: BLE001 -- rows of an unregistered (e.g. a user's) claim
+        return 0.0
+
+
 def summarize(rows):
     """Verdict counts per claim.
 
@@ -412,7 +420,8 @@ def summarize(rows):
         Columns ``claim, paper, source, rows, holds, violated, not applicable, verdict,
         max_ratio`` (the largest tightness ratio among rows whose assumptions hold: measured/bound for
         an upper bound, 2 - measured/bound for a lower bound checked as ``-x <= -b`` — both 1 at
-        equality and above 1 exactly when the row is violated, as the search scores rows,
+        equality and above 1 exactly when the row is violated — skipping holding rows whose bound is
+        below the claim's ``atol``, as the search scores rows,
         :func:`~netmarl_verify.verify._search.row_score`) and
         ``counterexample`` (:func:`smallest_counterexample`, JSON, ``"{}"`` if none). The
         claim's verdict is "violated" if any row is, else "holds" if any row holds.
@@ -423,9 +432,12 @@ def summarize(rows):
         app = group[group["verdict"] != NOT_APPLICABLE]
         ratio = pd.to_numeric(app["ratio"], errors="coerce")
         bound = pd.to_numeric(app["bound"], errors="coerce")
-        # a lower bound x >= b is checked as -x <= -b: its ratio x/b *falls* towards violation; 2 - ratio is
-        # 1 at equality and above 1 exactly when violated, like the ratio of an upper bound (search's row_score)
-        applicable = ratio.where(~(bound < 0), 2.0 - ratio).dropna()
+        # as the search scores rows (verify._search.informative, row_score): a holding row whose bound is below
+        # the claim's absolute tolerance compares two rounding-level numbers and does not score; a lower bound
+        # x >= b is checked as -x <= -b, its ratio x/b *falls* towards violation, so it scores 2 - ratio (1 at
+        # equality and above 1 exactly when violated, like the ratio of an upper bound)
+        keep = (app["verdict"] == VIOLATED) | ~(bound.abs() < _claim_atol(claim_id))
+        applicable = ratio.where(~(bound < 0), 2.0 - ratio)[keep].dropna()
         cx = smallest_counterexample(group)
         out.append(
             {

@@ -179,3 +179,21 @@ def test_no_progress_is_silent(toy_registry, capsys):
 
     run_checks("toy", quick=True, seed=0, progress=False, registry=toy_registry)
     assert capsys.readouterr().err == ""
+
+
+def test_summary_skips_rows_below_the_claims_atol():
+    """A holding row whose bound is below the claim's atol compares roundings (lemma5_4 at t = 80: 6.4e-17 against
+    8.3e-25, ratio 7.7e7); like the search, the summary does not score it. A violated row always scores."""
+    from netmarl_verify.verify import get_claim, load_all
+
+    load_all()
+    atol = get_claim("zhang2025.lemma5_4").atol
+    assert atol >= 1e-13
+    base = {"claim": "zhang2025.lemma5_4", "paper": "zhang2025", "source": "Lemma 5.4", "instance": "i",
+            "counterexample": "{}",
+            "instance_size": 1.0, "seed": 0, "params": "{}", "point": "{}", "values": "{}"}
+    rows = pd.DataFrame([{**base, "measured": 0.5, "bound": 1.0, "ratio": 0.5, "verdict": "holds"},
+                         {**base, "measured": 6.4e-17, "bound": 8.3e-25, "ratio": 7.7e7, "verdict": "holds"}])
+    assert summarize(rows)["max_ratio"].iloc[0] == pytest.approx(0.5)
+    rows.loc[1, "verdict"] = "violated"
+    assert summarize(rows)["max_ratio"].iloc[0] == pytest.approx(7.7e7)
