@@ -219,6 +219,7 @@ from ._spread_exact import (
     sparse_restart_stationary,
     sparse_visitation,
     spread_episode_return,
+    spread_optimal_episode_return,
     spread_optimal_values,
     spread_policy_values,
 )
@@ -423,6 +424,7 @@ __all__ = [
     "sparse_visitation",
     "spread_episode_return",
     "spread_optimal_values",
+    "spread_optimal_episode_return",
     "SymmetricSpread",
     "symmetric_spread",
     "symmetric_spread_returns",

@@ -9,6 +9,8 @@ the joint action), so every exact quantity is a sparse or gather computation, ne
 * :func:`spread_policy_values` — :math:`(I-\gamma P_\pi)V = r_\pi` by a sparse direct solve;
 * :func:`spread_episode_return` — the experiments' metric: the expected sum of rewards over an episode of
   ``horizon`` steps from :math:`\rho_0` (backward recursion, undiscounted unless ``gamma`` is given);
+* :func:`spread_optimal_episode_return` — the optimal expected episode return (backward recursion with the
+  maximum over joint actions);
 * :func:`sparse_restart_stationary` and :func:`sparse_visitation` — Lemma 4.2's two sides on a sparse
   :math:`P_\pi`: the stationary law of :math:`\tilde P_\pi` by the fixed-point iteration
   :math:`x \leftarrow \gamma x^\top P_\pi + (1-\gamma)\rho_0` (a γ-contraction in ℓ1, stopped at ``tol``), and
@@ -22,6 +24,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 __all__ = ["SpreadOptimum", "spread_optimal_values", "spread_policy_values", "spread_episode_return",
+           "spread_optimal_episode_return",
            "sparse_restart_stationary", "sparse_visitation"]
 
 
@@ -96,6 +99,24 @@ def spread_episode_return(grid, joint_table, horizon=10, rho0=None, gamma=1.0):
     V = np.zeros(grid.n_states)
     for _ in range(int(horizon)):
         V = (pi * (grid.reward + gamma * V[grid.next_state])).sum(axis=1)
+    return float(rho0 @ V)
+
+
+def spread_optimal_episode_return(grid, horizon=10, rho0=None):
+    r"""Exact optimal :math:`\max_\pi E_{s_0\sim\rho_0}\sum_{t<H}r(s_t,a_t)` by backward recursion with the maximum
+    over joint actions (undiscounted; the ablations' regret, zhang2025 App. D.1 Fig. 8).
+
+    Examples
+    --------
+    >>> from netmarl_verify.envs._zhang2025 import SpreadGrid
+    >>> g = SpreadGrid(2, 3, 2)
+    >>> bool(spread_optimal_episode_return(g, 1) == g.rho0 @ g.reward.max(axis=1))
+    True
+    """
+    rho0 = grid.rho0 if rho0 is None else np.asarray(rho0, dtype=np.float64)
+    V = np.zeros(grid.n_states)
+    for _ in range(int(horizon)):
+        V = (grid.reward + V[grid.next_state]).max(axis=1)
     return float(rho0 @ V)
 
 

@@ -17,7 +17,7 @@ orbit is represented by its sorted cell tuple :math:`c_1\le\dots\le c_N`, ranked
 system applied to the strictly increasing :math:`d_k=c_k+k-1`: :math:`\mathrm{rank}=\sum_{k=1}^N\binom{d_k}{k}` (a
 bijection onto :math:`[0,\binom{n+N-1}{N})`, checked). The successor of a representative under each of the
 :math:`5^N` joint actions is moved, sorted and ranked once (``next_class``, int32); the backward recursions of
-:func:`~netmarl_verify.solvers.exact.spread_episode_return` and of the ablations' optimal return then run on the
+:func:`~netmarl_verify.solvers.exact.spread_episode_return` and :func:`~netmarl_verify.solvers.exact.spread_optimal_episode_return` then run on the
 orbits (in blocks of rows, so the gather ``V[next]`` never holds all :math:`|\text{orbits}|\times5^N` values).
 :math:`\rho_0` on orbits: uniform over ordered states gives an orbit the weight (number of its orderings)/:math:`n^N`
 (the multinomial coefficient); ``"no_overlap"`` is uniform over the orbits of N distinct cells.
@@ -220,7 +220,7 @@ def symmetric_spread_returns(model, horizon=10, start="uniform", weights=None):
     r"""Exact optimal and uniform-policy episode returns of the orbit model (module docstring).
 
     :math:`\max_\pi E_{\rho_0}\sum_{t<H}r` (backward recursion with the maximum over joint actions, as the
-    ablations' ``optimal_episode_return``) and :math:`E_{\rho_0}\sum_{t<H}r` under the uniform policy (as
+    :func:`~netmarl_verify.solvers.exact.spread_optimal_episode_return`) and :math:`E_{\rho_0}\sum_{t<H}r` under the uniform policy (as
     ``spread_episode_return`` with the uniform table), undiscounted.
 
     Parameters

@@ -57,7 +57,7 @@ import numpy as np
 from netmarl_verify.envs._memory import MemoryBudgetError, check_memory, format_bytes
 from netmarl_verify.envs._zhang2025 import SpreadGrid
 from netmarl_verify.solvers.exact._fisher import advantage_policy_gradient
-from netmarl_verify.solvers.exact._spread_exact import spread_episode_return
+from netmarl_verify.solvers.exact._spread_exact import spread_episode_return, spread_optimal_episode_return
 from netmarl_verify.solvers.exact._spread_symmetric import symmetric_spread, symmetric_spread_returns
 from netmarl_verify.solvers.sampled._zhang_ac import run_zhang_ac
 from netmarl_verify.verify import Assumption, Claim, Fault, Instance, LinesFigure, Measurement, Series, \
@@ -87,11 +87,8 @@ def _floor(x):
 
 
 def optimal_episode_return(grid, horizon=EPISODE):
-    r"""Exact optimal :math:`\max_\pi E_{\rho_0}\sum_{t<H}r` by backward recursion over joint actions."""
-    V = np.zeros(grid.n_states)
-    for _ in range(int(horizon)):
-        V = (grid.reward + V[grid.next_state]).max(axis=1)
-    return float(grid.rho0 @ V)
+    r"""Exact optimal :math:`\max_\pi E_{\rho_0}\sum_{t<H}r` (:func:`~netmarl_verify.solvers.exact.spread_optimal_episode_return`)."""
+    return spread_optimal_episode_return(grid, horizon)
 
 
 def _grid_instance(N, L, W, name=None):
