@@ -103,3 +103,16 @@ def test_search_spaces_replay():
     inst = space.instance({"N": 3, "gamma": 0.3, "reward": "indicator"})
     rows = check_instance(claim, inst, seed=0, quick=True)
     assert rows and inst.params["family"] == "relay"
+
+
+def test_lemma3_1_rows_record_the_table_sizes(quick_rows):
+    """The sizes drawn by the scaling figure: the lifted chain has C(N + |S| - 1, |S| - 1) states (compositions of N),
+    the product |S|^N, on every row of the (9) check."""
+    import math
+
+    rows = [r for r in quick_rows["gu2021.lemma3_1"] if r.point["check"] == "(9) V^pi(s) = V~(mu(s))"]
+    assert rows
+    for r in rows:
+        N, S = r.extra["N"], r.extra["S"]
+        assert r.extra["lifted_states"] == math.comb(N + S - 1, S - 1)
+        assert r.extra["product_states"] == S ** N

@@ -18,8 +18,6 @@ rewards do not weigh a team by its size, so :math:`\sum_s r_s` is not the agent 
 decomposition (10) holds under both readings (it is linearity).
 """
 
-import dataclasses
-
 import numpy as np
 
 from netmarl_verify.envs import _mean_field as mf
@@ -200,10 +198,9 @@ def _scaling_figure(rows):
     for k, S in enumerate(Ss):
         d = g[g["extra.S"] == S].sort_values("extra.N")
         x = d["extra.N"].to_numpy(float)
-        size.append(Series(f"|S| = {int(S)}: lifted", d["lifted"].to_numpy(float), x=x))
-        size.append(Series(f"|S| = {int(S)}: product $|S|^N$", d["product"].to_numpy(float), x=x,
-                           style=Style(color=f"C{k}", linestyle="--", marker="")))
-        size[-2] = dataclasses.replace(size[-2], style=Style(color=f"C{k}"))
+        size += [Series(f"|S| = {int(S)}: lifted", d["lifted"].to_numpy(float), x=x, style=Style(color=f"C{k}")),
+                 Series(f"|S| = {int(S)}: product $|S|^N$", d["product"].to_numpy(float), x=x,
+                        style=Style(color=f"C{k}", linestyle="--", marker=""))]
         err.append(Series(f"|S| = {int(S)}", d["err"].to_numpy(float), x=x, mask_at_or_below=0.0))
     return [LinesFigure("Lemma 3.1 vs N and |S|: lifted (solid), product (dashed) states", size,
                         xlabel="agents N", ylabel="states", log_y=True, integer_x=True),
