@@ -108,6 +108,11 @@ def test_factC3_uniqueness_row_accounts_for_the_solver_gap():
     worst = max(rows, key=lambda r: r.extra["spread_sup_supp"])
     assert worst.extra["spread_sup_supp"] > 1e-6                      # the old row: violated
     assert 0 < worst.extra["spread_nu"] <= worst.extra["allowed_by_gaps"] + worst.extra["unique_tol"]
+    # the row can fail: with a modulus 1e8 times too large and no identity tolerance, that start's spread
+    # (2.6e-8 in the nu-norm) exceeds what its gap allows
+    broken = with_faults("zhang2025.factC3", vi_mono_scale=1e8, vi_unique_tol=0.0)
+    rows = [r for r in check_instance(broken, inst, seed=0, quick=False) if r.point["check"].startswith("Q-hat_0")]
+    assert "violated" in {r.verdict for r in rows}
 
 
 def test_gossip_rate_spectral_rows_need_sigma2_above_rounding():

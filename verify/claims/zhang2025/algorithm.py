@@ -895,7 +895,7 @@ def _rounding_floor(x):
     return 0.0 if x <= VI_ROUNDING_FLOOR else float(x)
 
 
-def _vi_measure(instance, rng, quick, law="restart"):
+def _vi_measure(instance, rng, quick, law="restart", mono_scale=1.0, unique_tol=None):
     from netmarl_verify.solvers.exact._evaluation import stationary_distribution
 
     model = model_of(instance)
@@ -939,10 +939,12 @@ def _vi_measure(instance, rng, quick, law="restart"):
         # divided by what their gaps allow plus the identity tolerance (ratio <= 1 iff consistent with uniqueness).
         qscale = 1 + float(np.abs(g.Q).max())
         eps = [max(_rounding_floor(e / scale) * scale, 0.0) for e in gaps]
-        mono = 1 - math.sqrt(model.gamma)
+        mono = mono_scale * (1 - math.sqrt(model.gamma))
+        tol_u = UNIQUE_TOL if unique_tol is None else float(unique_tol)
         spreads = [_rounding_floor(float(np.sqrt(Dt @ (Phi @ (u - sols[0])) ** 2)) / qscale) for u in sols[1:]]
-        allows = [math.sqrt((eps[0] + e) / mono) / qscale + UNIQUE_TOL for e in eps[1:]]
-        j = int(np.argmax([d / a for d, a in zip(spreads, allows)]))
+        allows = [math.sqrt((eps[0] + e) / mono) / qscale + tol_u for e in eps[1:]]
+        q = [d / a if a > 0 else (0.0 if d == 0 else math.inf) for d, a in zip(spreads, allows)]
+        j = int(np.argmax(q))
         spread_nu, allowed = spreads[j], allows[j]
         vals = np.stack([(Phi @ u)[supp] for u in sols])
         spread = _rounding_floor(float(np.abs(vals - vals[0]).max()) / qscale)
@@ -952,10 +954,10 @@ def _vi_measure(instance, rng, quick, law="restart"):
         yield Measurement(measured=_rounding_floor(max(gaps) / scale), bound=1e-8, point={"ball": label, "check": "(14) holds at W*: "
                                                                                          "VI gap = 0"}, extra=extra,
                           assumptions=hyp)
-        yield Measurement(measured=spread_nu / allowed, bound=1.0, assumptions=hyp,
+        yield Measurement(measured=q[j], bound=1.0, assumptions=hyp,
                           point={"ball": label, "check": "Q-hat_0(W*) unique on supp nu (4 starts)"},
                           extra={**extra, "spread_nu": spread_nu, "spread_sup_supp": spread,
-                                 "allowed_by_gaps": allowed - UNIQUE_TOL, "unique_tol": UNIQUE_TOL})
+                                 "allowed_by_gaps": allowed - tol_u, "unique_tol": tol_u})
 
 
 # ============================================================================ (38)-(41), Cor. 5.11 (sympy)
@@ -1056,6 +1058,9 @@ def _cor_measure(instance, rng, quick, m_power="-1/2"):
     sigma_power=Fault(1, "sigma_2^(power t) in the gossip contraction bound (3: violated)"),
     vi_law=Fault("restart", "the state law of the VI solver ('original': the stationary law of P_pi instead of the "
                             "restart law nu; the solution then violates (14))"),
+    vi_mono_scale=Fault(1.0, "multiplies the strong-monotonicity modulus 1 - sqrt(gamma) of Fact C.3's uniqueness "
+                             "row (with vi_unique_tol = 0 and 1e8: a start stopped at gap 7e-9 is then 'too far')"),
+    vi_unique_tol=Fault(None, "the identity tolerance of the uniqueness row (default UNIQUE_TOL = 1e-6)"),
     u_value=Fault("1/32", "the u of (41) (1/16: the printed exponents of (41) are violated)"),
     m_power=Fault("-1/2", "the M exponent of term (4) (-1: the M row of Cor. 5.11 is violated)"),
 )
@@ -1160,7 +1165,7 @@ def make_claims(*, faults):
                     "J via the dense model; alpha = 0.05 there; the consensus contraction is checked too."),
         Claim(id="zhang2025.factC3", source="Fact C.3, (12)-(14)", **c, instances=_vi_instances,
               search=(mamdp_space(N=(1, 2), S=(2, 3), A_i=(2, 2)), swap2_space()),
-              measure=lambda i, r, q: _vi_measure(i, r, q, f["vi_law"]),
+              measure=lambda i, r, q: _vi_measure(i, r, q, f["vi_law"], f["vi_mono_scale"], f["vi_unique_tol"]),
               statement="The VI (14) of the linearised critic over B(B) has a solution W*, and Q-hat_0(.; W*) is unique "
                         "(the global optimum of the MSPBE over B(B)).",
               latex=r"\mathbb E_\nu\big[\delta_0(x,r,x';W^*)\,\phi(x)\big]^\top(W-W^*)\ge0\ \forall W\in\mathcal B(B),"
